@@ -1,0 +1,134 @@
+"""Deployment configuration: infrastructure only.
+
+Per-library settings (opening hours, loan rules, ...) live in database tables, not here.
+Pick a class with ILS_CONFIG (default ``config.DevelopmentConfig``); every class then takes
+overrides from the environment (see ``apply_env_overrides``).
+"""
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from typing import Any
+
+# Values that must never reach production as a SECRET_KEY.
+KNOWN_WEAK_SECRETS = frozenset({"", "dev", "secret", "changeme", "change-me", "test"})
+ENV_PREFIXES = ("ILS_", "CATALOG_", "CIRCULATION_", "WORKFLOWS_")
+
+
+class Config:
+    """Defaults shared by every environment."""
+
+    # Flask / security
+    SECRET_KEY: str | None = None
+    SESSION_COOKIE_NAME = "ils_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    # Idle timeout: the session cookie is refreshed on every request and expires after this.
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)
+    # Absolute lifetime of a staff login, whatever the activity (ASVS 7.3.2).
+    ILS_SESSION_ABSOLUTE_HOURS = 12
+    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    ILS_HSTS = False
+
+    # Database. None means: SQLite file in the instance folder (set by create_app).
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+
+    # Jobs. None means: no Redis configured; `flask --app ils serve` starts an embedded one.
+    REDIS_URL: str | None = None
+    # Days a finished job's record is kept before the periodic purge removes it.
+    ILS_JOB_RECORD_RETENTION_DAYS = 90
+    # Seconds the demo network report pauses per library so progress is visible to a person.
+    ILS_DEMO_REPORT_STEP_SECONDS = 0.3
+
+    # Search index folder (None: <instance>/search-index).
+    ILS_SEARCH_INDEX_DIR: str | None = None
+
+    # Login protection: per-IP rate limit and per-account lockout.
+    ILS_LOGIN_RATE_LIMIT = "20 per minute"
+    ILS_LOCKOUT_THRESHOLD = 10
+    ILS_LOCKOUT_MINUTES = 15
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+
+    # Languages: Bahasa Indonesia first.
+    BABEL_DEFAULT_LOCALE = "id"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Makassar"
+    ILS_LANGUAGES = ("id", "en")
+    ILS_DEFAULT_TIMEZONE = "Asia/Makassar"
+
+    # Front end assets are served by the app itself (works without internet access).
+    BOOTSTRAP_SERVE_LOCAL = True
+
+    ILS_ALLOW_DEMO = True
+
+
+class DevelopmentConfig(Config):
+    """Embedded default: SQLite + embedded Redis, for one machine."""
+
+    DEBUG = False
+
+
+class TestingConfig(Config):
+    """Used by the test suite; jobs run in-process on fakeredis unless REDIS_URL is set."""
+
+    TESTING = True
+    SECRET_KEY = "testing-only-secret-key-not-for-production-use"
+    REDIS_URL = "fakeredis://"
+    ILS_DEMO_REPORT_STEP_SECONDS = 0.0
+    # Argon2 at production cost makes hundreds of logins slow; the hash format is the same.
+    ILS_ARGON2_FAST = True
+
+
+class ProductionConfig(Config):
+    """PostgreSQL + Redis; refuses to start without real secrets (see ``check_production``)."""
+
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-ils_session"
+    REMEMBER_COOKIE_SECURE = True
+    ILS_HSTS = True
+    ILS_ALLOW_DEMO = False
+
+
+def _parse(value: str) -> Any:
+    """Read an environment value as JSON when it looks like JSON, else as a string."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def apply_env_overrides(config: dict[str, Any], environ: dict[str, str] | None = None) -> None:
+    """Apply DATABASE_URL, REDIS_URL, SECRET_KEY and every ILS_/CATALOG_/... variable."""
+    env = os.environ if environ is None else environ
+    if env.get("DATABASE_URL"):
+        url = env["DATABASE_URL"]
+        # psycopg 3 is the driver we ship; plain postgres URLs would ask for psycopg2.
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://"):]
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        config["SQLALCHEMY_DATABASE_URI"] = url
+    if env.get("REDIS_URL"):
+        config["REDIS_URL"] = env["REDIS_URL"]
+    if env.get("SECRET_KEY"):
+        config["SECRET_KEY"] = env["SECRET_KEY"]
+    for name, value in env.items():
+        if name.startswith(ENV_PREFIXES) and name != "ILS_CONFIG":
+            config[name] = _parse(value)
+
+
+def check_production(config: dict[str, Any]) -> None:
+    """Refuse to run production with a guessable secret or without a real database."""
+    secret = config.get("SECRET_KEY") or ""
+    if secret.lower() in KNOWN_WEAK_SECRETS or len(secret) < 32:
+        raise RuntimeError("ProductionConfig needs SECRET_KEY: a random value of at least 32 characters.")
+    uri = config.get("SQLALCHEMY_DATABASE_URI") or ""
+    if not uri or uri.startswith("sqlite"):
+        raise RuntimeError("ProductionConfig needs DATABASE_URL pointing at PostgreSQL.")
+    if not config.get("REDIS_URL") or str(config["REDIS_URL"]).startswith("fakeredis"):
+        raise RuntimeError("ProductionConfig needs REDIS_URL pointing at a Redis server.")

@@ -1,0 +1,101 @@
+"""The ILS application factory. ``flask --app ils`` finds ``create_app`` here."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+import config as config_module
+from ils.extensions import babel, bootstrap, csrf, db, limiter, migrate, sqlite_write_intent
+
+
+def _secret_key(instance_path: str) -> str:
+    """Development only: a random key kept in the instance folder (never in the repository)."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # We issue BEGIN ourselves (below) so pysqlite does not defer it behind our back.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000", "foreign_keys=ON"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # Writers: BEGIN IMMEDIATE takes the write lock up front, so no SQLITE_BUSY on a
+    # read->write upgrade (R11). Readers (GET requests): a plain BEGIN never waits in WAL mode.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_write_intent.get() else "BEGIN")
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_pragmas):
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+
+
+def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config -> extensions -> each domain's init_app -> error handlers."""
+    app = Flask(__name__, instance_path=os.environ.get("ILS_INSTANCE_PATH") or None,
+                instance_relative_config=True)
+    name = config_name or os.environ.get("ILS_CONFIG") or "config.DevelopmentConfig"
+    app.config.from_object(name)
+    config_module.apply_env_overrides(app.config)
+    app.config.update(overrides or {})
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "ils.sqlite")
+    if not app.config.get("ILS_SEARCH_INDEX_DIR"):
+        app.config["ILS_SEARCH_INDEX_DIR"] = str(Path(app.instance_path) / "search-index")
+    if app.config.get("ILS_ALLOW_DEMO") is False:  # ProductionConfig
+        config_module.check_production(app.config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(app.instance_path)
+    if app.config.get("REDIS_URL") and app.config.get("RATELIMIT_STORAGE_URI") == "memory://" \
+            and str(app.config["REDIS_URL"]).startswith(("redis://", "rediss://")):
+        # Login rate limits must be shared by every gunicorn worker.
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+
+    db.init_app(app)
+    with app.app_context():
+        _configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+                     compare_type=True, render_as_batch=True)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+
+    from ils import auth, jobs, reports  # noqa: F401  (reports registers its jobs and metrics)
+    from ils.auth import select_locale
+
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories="translations")
+    auth.init_app(app)
+    jobs.install_session_hooks()
+
+    from ils import cli, views
+
+    views.init_app(app)
+    cli.init_app(app)
+
+    import catalog
+    import circulation
+    import workflows
+
+    catalog.init_app(app)
+    circulation.init_app(app)
+    workflows.init_app(app)
+
+    views.register_error_handlers(app)
+    return app

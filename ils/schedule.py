@@ -1,0 +1,23 @@
+"""The one list of periodic jobs. `flask --app ils jobs cron` enqueues each when its time comes.
+
+Cron expressions are read in ILS_DEFAULT_TIMEZONE (Asia/Makassar, WITA) so "0 1 * * *" means
+01:00 in Bontang, whatever the server clock's zone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A job kind (registered with ils.jobs.register_job) and when to run it."""
+
+    kind: str
+    cron: str
+    description: str
+
+
+SCHEDULE: list[Periodic] = [
+    Periodic("ils.network_report", "0 1 * * *", "Nightly network summary for the DPK"),
+    Periodic("ils.purge_job_records", "30 2 * * *", "Remove job records past their retention"),
+]

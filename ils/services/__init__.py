@@ -1,0 +1,1 @@
+"""Core services: libraries, staff accounts, the audit trail and the staff overview."""
