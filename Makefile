@@ -32,7 +32,7 @@ translations: $(MO)
 
 # Re-extract the message catalogue after changing user-visible strings, then translate messages.po.
 extract: $(VENV)/.run-installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l --ignore-dirs=".venv tests bench migrations" -o ils/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_ngettext:1,2 --ignore-dirs=".venv tests bench migrations" -o ils/translations/messages.pot .
 	$(BIN)/pybabel update -i ils/translations/messages.pot -d ils/translations --no-fuzzy-matching
 
 run: install

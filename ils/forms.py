@@ -6,17 +6,26 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField,
+                     TextAreaField)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from ils.models import LIBRARY_TYPE_LABELS, ROLE_LABELS, WEEKDAYS, Library, Role, StaffUser
+from ils.passwords import MIN_LENGTH
 
 WEEKDAY_LABELS = {
     "mon": _l("Monday"), "tue": _l("Tuesday"), "wed": _l("Wednesday"), "thu": _l("Thursday"),
     "fri": _l("Friday"), "sat": _l("Saturday"), "sun": _l("Sunday"),
 }
 INTERVAL_RE = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})\s*$")
-LANGUAGE_CHOICES = [("id", "Bahasa Indonesia"), ("en", "English")]
+
+
+def choices(pairs: Any) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms SelectChoice objects (tuples are deprecated in 3.3)."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+LANGUAGE_CHOICES = (("id", "Bahasa Indonesia"), ("en", "English"))
 
 
 def parse_hours(text: str) -> list[list[str]]:
@@ -54,7 +63,7 @@ class PostForm(FlaskForm):
 class LanguageForm(FlaskForm):
     """Pick the interface language."""
 
-    lang = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
+    lang = SelectField(_l("Language"), choices=choices(LANGUAGE_CHOICES))
 
 
 class LibraryForm(FlaskForm):
@@ -63,18 +72,18 @@ class LibraryForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(min=2, max=16)],
                        description=_l("Short and unique, for example PUKB or SDN001BU."))
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    type = SelectField(_l("Type"), choices=[(t.value, label) for t, label in LIBRARY_TYPE_LABELS.items()])
+    type = SelectField(_l("Type"), choices=choices((t.value, label) for t, label in LIBRARY_TYPE_LABELS.items()))
     npp = StringField(_l("NPP (Perpusnas library number)"), validators=[Optional(), Length(max=32)])
-    parent_id = SelectField(_l("Parent"), coerce=int, choices=[])
+    parent_id = SelectField(_l("Parent organisation or library"), coerce=int, choices=[])
     kecamatan = StringField(_l("Kecamatan"), validators=[Optional(), Length(max=100)])
     kelurahan = StringField(_l("Kelurahan/desa"), validators=[Optional(), Length(max=100)])
     address = TextAreaField(_l("Address"), validators=[Optional(), Length(max=1000)])
     phone = StringField(_l("Phone/WhatsApp"), validators=[Optional(), Length(max=40)])
     email = EmailField(_l("E-mail"), validators=[Optional(), Email(check_deliverability=False), Length(max=200)])
     website = StringField(_l("Website"), validators=[Optional(), Length(max=200)])
-    timezone = SelectField(_l("Time zone"), choices=[
+    timezone = SelectField(_l("Time zone"), choices=choices([
         ("Asia/Makassar", _l("WITA (Asia/Makassar)")), ("Asia/Jakarta", _l("WIB (Asia/Jakarta)")),
-        ("Asia/Jayapura", _l("WIT (Asia/Jayapura)"))])
+        ("Asia/Jayapura", _l("WIT (Asia/Jayapura)"))]))
     opac_public = BooleanField(_l("Holdings are public in the OPAC"), default=True)
     hours_mon = StringField(WEEKDAY_LABELS["mon"])
     hours_tue = StringField(WEEKDAY_LABELS["tue"])
@@ -89,7 +98,7 @@ class LibraryForm(FlaskForm):
     def __init__(self, *args: Any, parents: list[Library] | None = None, network: bool = True,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.parent_id.choices = [(0, _l("(none)"))] + [(p.id, f"{p.name} ({p.code})") for p in parents or []]
+        self.parent_id.choices = choices([(0, _l("(none)"))] + [(p.id, f"{p.name} ({p.code})") for p in parents or []])
         if not network:
             for name in self.NETWORK_FIELDS:
                 delattr(self, name)
@@ -130,22 +139,23 @@ class StaffForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[Optional(), Email(check_deliverability=False), Length(max=200)])
     role = SelectField(_l("Role"), choices=[])
     library_id = SelectField(_l("Library"), coerce=int, choices=[])
-    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
-    password = PasswordField(_l("Password"), validators=[Optional(), Length(min=10, max=128)],
+    locale = SelectField(_l("Language"), choices=choices(LANGUAGE_CHOICES))
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(min=MIN_LENGTH, max=128)],
                              render_kw={"autocomplete": "new-password"},
-                             description=_l("At least 10 characters. A short sentence is easy to remember."))
+                             description=_l("At least %(n)s characters. A short sentence is easy to remember.",
+                                            n=MIN_LENGTH))
 
     def __init__(self, *args: Any, roles: list[Role], libraries: list[Library] | None,
                  creating: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.role.choices = [(r.value, ROLE_LABELS[r]) for r in Role if r in roles]
+        self.role.choices = choices((r.value, ROLE_LABELS[r]) for r in Role if r in roles)
         if libraries is None:
             del self.library_id
         else:
-            self.library_id.choices = [(0, _l("(network-wide: admin and DPK only)"))] + [
-                (lib.id, f"{lib.name} ({lib.code})") for lib in libraries]
+            self.library_id.choices = choices([(0, _l("(network-wide: admin and DPK only)"))] + [
+                (lib.id, f"{lib.name} ({lib.code})") for lib in libraries])
         if creating:
-            self.password.validators = [DataRequired(), Length(min=10, max=128)]
+            self.password.validators = [DataRequired(), Length(min=MIN_LENGTH, max=128)]
         else:
             del self.username
             del self.password
@@ -160,7 +170,7 @@ class PasswordForm(FlaskForm):
     """Change a password; the current one is asked when changing one's own."""
 
     current_password = PasswordField(_l("Current password"), render_kw={"autocomplete": "current-password"})
-    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=128)],
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=MIN_LENGTH, max=128)],
                              render_kw={"autocomplete": "new-password"})
     confirm = PasswordField(_l("Repeat the new password"),
                             validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker, Worker
@@ -245,7 +246,8 @@ def due_entries(schedule: list[Any], last_tick: datetime, now: datetime,
 
 def enqueue_periodic(entry: Any, fire_at: datetime) -> JobRecord | None:
     """Enqueue one periodic run; the deterministic id makes a second scheduler a no-op."""
-    job_id = f"cron:{entry.kind}:{fire_at.astimezone(timezone.utc):%Y%m%d%H%M}"
+    # RQ job ids allow letters, digits, "_" and "-" only.
+    job_id = f"cron-{entry.kind.replace('.', '_')}-{fire_at.astimezone(timezone.utc):%Y%m%d%H%M}"
     if db.session.get(JobRecord, job_id) is not None:
         return None
     record = enqueue(entry.kind, actor=Actor.system("system:cron"), job_id=job_id)
@@ -372,6 +374,7 @@ def purge_job_records(ctx: JobContext) -> dict[str, Any]:
     result = db.session.execute(delete(JobRecord).where(JobRecord.status.in_(done),
                                                         JobRecord.created_at < cutoff,
                                                         JobRecord.id != ctx.record_id))
-    ctx.progress(100, str(_l("Removed %(n)s records.", n=result.rowcount)))
+    ctx.progress(100, str(lazy_ngettext("Removed %(num)s record.", "Removed %(num)s records.",
+                                        result.rowcount)))
     return {"removed": result.rowcount, "older_than_days": days}
 

@@ -22,6 +22,8 @@ SETTINGS_FIELDS = ("name", "address", "phone", "email", "website", "opening_hour
                    "kelurahan", "kecamatan")
 MANAGE_FIELDS = SETTINGS_FIELDS + ("code", "type", "npp", "parent_id", "timezone")
 AUDITED = MANAGE_FIELDS + ("active",)
+REQUIRED = {"code": _l("The code is required."), "name": _l("The name is required."),
+            "type": _l("Choose a library type from the list.")}
 
 
 def _snapshot(library: Library) -> dict[str, Any]:
@@ -162,9 +164,9 @@ def create_library(*, actor: Actor, data: dict[str, Any], now: datetime | None =
     """Create a library (network level: admin or DPK)."""
     require(actor, "library.manage")
     clean = _clean(data, MANAGE_FIELDS)
-    for field in ("code", "name", "type"):
+    for field, message in REQUIRED.items():
         if not clean.get(field):
-            raise ValidationFailed(_l("%(field)s is required.", field=field), field=field)
+            raise ValidationFailed(message, field=field)
     _check_unique(clean, None)
     clean["parent_id"] = _check_parent(clean.get("parent_id"), None)
     clean.setdefault("opening_hours", normalise_opening_hours(None))

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import func, select
 
 from ils.authz import Actor, can, require, visible_library_ids
@@ -48,8 +49,9 @@ def attention_items(*, actor: Actor, now: datetime) -> list[Attention]:
             failed = failed.where(JobRecord.library_id.in_(ids))
         count = db.session.scalar(failed) or 0
         if count:
-            items.append(Attention("danger", str(_l("%(n)s background job(s) failed in the last 7 days.",
-                                                    n=count)), "ils.jobs_list"))
+            items.append(Attention("danger", str(lazy_ngettext("%(num)s background job failed in the last 7 days.",
+                                                             "%(num)s background jobs failed in the last 7 days.",
+                                                             count)), "ils.jobs_list"))
     if can(actor, "audit.view", actor.library_id) or actor.network_wide:
         failed_logins = select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "login.failed", AuditEvent.at >= now - timedelta(days=1))
@@ -57,7 +59,8 @@ def attention_items(*, actor: Actor, now: datetime) -> list[Attention]:
             failed_logins = failed_logins.where(AuditEvent.library_id.in_(ids))
         count = db.session.scalar(failed_logins) or 0
         if count >= 5:
-            items.append(Attention("warning", str(_l("%(n)s failed logins in the last 24 hours.", n=count)),
+            items.append(Attention("warning", str(lazy_ngettext("%(num)s failed login in the last 24 hours.",
+                                                             "%(num)s failed logins in the last 24 hours.", count)),
                                    "ils.audit_list"))
     if can(actor, "staff.view", actor.library_id) or actor.network_wide:
         locked = select(func.count()).select_from(StaffUser).where(StaffUser.locked_until > now)
@@ -65,8 +68,9 @@ def attention_items(*, actor: Actor, now: datetime) -> list[Attention]:
             locked = locked.where(StaffUser.library_id.in_(ids))
         count = db.session.scalar(locked) or 0
         if count:
-            items.append(Attention("warning", str(_l("%(n)s staff account(s) are locked after failed logins.",
-                                                    n=count)), "ils.staff_list"))
+            items.append(Attention("warning", str(lazy_ngettext("%(num)s staff account is locked after failed logins.",
+                                                             "%(num)s staff accounts are locked after failed logins.",
+                                                             count)), "ils.staff_list"))
     return items
 
 

@@ -18,6 +18,8 @@ from ils.models import Library, Role, StaffUser
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 AUDITED = ("username", "full_name", "email", "role", "library_id", "locale", "active")
+REQUIRED = {"username": _l("The username is required."), "full_name": _l("The full name is required."),
+            "role": _l("Choose a role from the list.")}
 
 
 def actor_for(user: StaffUser, ip: str | None = None) -> Actor:
@@ -109,9 +111,9 @@ def create_staff(*, actor: Actor, data: dict[str, Any], password: str,
     clean = {k: data.get(k) for k in ("username", "full_name", "email", "role", "library_id", "locale")
              if k in data}
     clean.setdefault("locale", "id")
-    for field in ("username", "full_name", "role"):
+    for field, message in REQUIRED.items():
         if not clean.get(field):
-            raise ValidationFailed(_l("%(field)s is required.", field=field), field=field)
+            raise ValidationFailed(message, field=field)
     if not actor.network_wide:
         clean["library_id"] = actor.library_id
     _validate(actor, clean, creating=True)

@@ -1,0 +1,74 @@
+"""CLI commands and the demo network."""
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from ils import demo
+from ils.extensions import db
+from ils.models import AuditEvent, Library, LibraryType, Role, StaffUser
+
+
+def test_demo_network_is_bontang_shaped_and_idempotent(app: Flask) -> None:
+    """DPK, city library, three kecamatan, kelurahan, schools, campus, companies, reading corner."""
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    assert "bontang-demo-2026" in first.output and "pukb.kepala" in first.output
+    with app.app_context():
+        types = dict(db.session.execute(select(Library.type, func.count()).group_by(Library.type)).all())
+        kecamatan = set(db.session.scalars(select(Library.kecamatan).where(Library.type == LibraryType.KECAMATAN)))
+        roles = set(db.session.scalars(select(StaffUser.role)))
+        counts = (db.session.scalar(select(func.count()).select_from(Library)),
+                  db.session.scalar(select(func.count()).select_from(StaffUser)))
+    assert kecamatan == {"Bontang Utara", "Bontang Selatan", "Bontang Barat"}
+    assert types[LibraryType.KELURAHAN] >= 4 and types[LibraryType.KHUSUS] == 2
+    assert {LibraryType.UMUM_KOTA, LibraryType.SEKOLAH_SD, LibraryType.SEKOLAH_SMP, LibraryType.SEKOLAH_SMA,
+            LibraryType.PERGURUAN_TINGGI, LibraryType.POJOK_BACA, LibraryType.INDUK} <= set(types)
+    assert roles == set(Role)
+    second = runner.invoke(args=["demo"])
+    assert second.exit_code == 0 and "(0 libraries and 0 accounts created now)" in second.output
+    with app.app_context():
+        assert (db.session.scalar(select(func.count()).select_from(Library)),
+                db.session.scalar(select(func.count()).select_from(StaffUser))) == counts
+
+
+def test_demo_logins_match_accounts() -> None:
+    """Every printed demo login is a real account definition."""
+    assert [u for u, _r, _c in demo.logins()] == [s[0] for s in demo.STAFF]
+
+
+def test_cli_manages_libraries_and_users(app: Flask) -> None:
+    """create-admin, libraries create/update/deactivate, users create/list: audited as the CLI."""
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create-admin", "--username", "root.admin", "--full-name", "Root"],
+                           input="a very long secret\na very long secret\n")
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["libraries", "create", "--code", "KEL-SA", "--type", "kelurahan",
+                                 "--name", "Perpustakaan Kelurahan Satimpo", "--kecamatan", "Bontang Selatan"])
+    assert result.exit_code == 0, result.output
+    bad = runner.invoke(args=["libraries", "create", "--code", "KEL-SA", "--type", "kelurahan", "--name", "Dup"])
+    assert bad.exit_code != 0 and "code" in bad.output
+    assert runner.invoke(args=["libraries", "update", "KEL-SA", "--phone", "0548-1"]).exit_code == 0
+    result = runner.invoke(args=["users", "create", "--username", "sa.kepala", "--full-name", "Kepala",
+                                 "--role", "librarian", "--library", "KEL-SA"],
+                           input="another long secret\nanother long secret\n")
+    assert result.exit_code == 0, result.output
+    assert "sa.kepala" in runner.invoke(args=["users", "list", "--library", "KEL-SA"]).output
+    assert runner.invoke(args=["libraries", "deactivate", "KEL-SA"]).exit_code == 0
+    assert "(inactive)" in runner.invoke(args=["libraries", "list", "--all"]).output
+    with app.app_context():
+        actions = list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.actor_label.startswith("cli:"))))
+        lib = db.session.scalar(select(Library).where(Library.code == "KEL-SA"))
+        assert lib.phone == "0548-1" and not lib.active
+    assert actions == ["staff.create", "library.create", "library.update", "staff.create", "library.deactivate"]
+
+
+def test_demo_is_refused_in_production_like_config(app: Flask) -> None:
+    """No default accounts in production: the demo command refuses when demo data is disabled."""
+    app.config["ILS_ALLOW_DEMO"] = False
+    try:
+        result = app.test_cli_runner().invoke(args=["demo"])
+    finally:
+        app.config["ILS_ALLOW_DEMO"] = True
+    assert result.exit_code != 0 and "disabled" in result.output

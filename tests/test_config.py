@@ -1,0 +1,62 @@
+"""Configuration: environment overrides and production refusals."""
+from __future__ import annotations
+
+import pytest
+
+import config
+from ils import create_app
+
+
+def test_env_overrides() -> None:
+    """DATABASE_URL (mapped to psycopg 3), REDIS_URL, SECRET_KEY and ILS_* variables override config."""
+    settings: dict = {}
+    config.apply_env_overrides(settings, {
+        "DATABASE_URL": "postgres://u@h/db", "REDIS_URL": "redis://h:6379/1", "SECRET_KEY": "s" * 40,
+        "ILS_LOCKOUT_THRESHOLD": "3", "CATALOG_IMPORT_LIMIT": "big", "HOME": "/root"})
+    assert settings == {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@h/db", "REDIS_URL": "redis://h:6379/1",
+                        "SECRET_KEY": "s" * 40, "ILS_LOCKOUT_THRESHOLD": 3, "CATALOG_IMPORT_LIMIT": "big"}
+
+
+@pytest.mark.parametrize("settings, complaint", [
+    ({"SECRET_KEY": "changeme", "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://h/db", "REDIS_URL": "redis://h"},
+     "SECRET_KEY"),
+    ({"SECRET_KEY": "x" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite:///a.db", "REDIS_URL": "redis://h"}, "DATABASE_URL"),
+    ({"SECRET_KEY": "x" * 40, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://h/db"}, "REDIS_URL"),
+])
+def test_production_refuses_weak_settings(settings: dict, complaint: str) -> None:
+    """ProductionConfig will not start with a guessable secret, SQLite, or no Redis."""
+    with pytest.raises(RuntimeError, match=complaint):
+        config.check_production(settings)
+
+
+def test_production_app_refuses_to_start(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """create_app with ProductionConfig and no secrets fails loudly."""
+    for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ILS_INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app("config.ProductionConfig")
+
+
+def test_development_secret_is_random_and_kept(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """Development makes a random key in instance/ (never in the repo) and reuses it."""
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("ILS_INSTANCE_PATH", str(tmp_path))
+    first = create_app("config.DevelopmentConfig", overrides={"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    second = create_app("config.DevelopmentConfig", overrides={"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert len(first.config["SECRET_KEY"]) >= 48 and first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_sqlite_runs_in_wal_with_busy_timeout(ctx) -> None:
+    """The embedded default uses WAL and waits for locks instead of failing at once."""
+    from sqlalchemy import text
+
+    from ils.extensions import db
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite-specific pragmas; this run uses PostgreSQL")
+    with db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1

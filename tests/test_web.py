@@ -1,0 +1,178 @@
+"""Web behaviour: login/logout, CSRF, rate limits, headers, errors, language, the main forms."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from ils.extensions import db
+from ils.models import AuditEvent, Library, StaffUser
+from tests.conftest import dispose, make_app
+from tests.factories import PASSWORD, Network, build_network, login
+from tests.test_matrix import ROUTES
+
+
+@pytest.fixture(scope="module")
+def strict_app(app: Flask, session_dir: Path) -> Iterator[Flask]:
+    """The same database, with CSRF protection and login rate limits switched on."""
+    application = make_app(session_dir, WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=True,
+                           ILS_LOGIN_RATE_LIMIT="5 per minute")
+    yield application
+    dispose(application)
+
+
+def test_librarian_gets_403_on_other_library_staff_pages(client: FlaskClient, network: Network) -> None:
+    """The issue's acceptance check, spelled out."""
+    login(client, "u.librarian")
+    assert client.get(f"/staff/accounts/?library={network.b.id}").status_code == 403
+    assert client.get(f"/staff/accounts/{network.target_b.id}").status_code == 403
+    assert client.get(f"/staff/accounts/{network.target_b.id}/edit").status_code == 403
+    assert client.get(f"/libraries/{network.b.id}/edit").status_code == 403
+    page = client.get("/staff/accounts/").get_data(as_text=True)
+    assert "target.a" in page and "target.b" not in page
+
+
+def test_every_post_route_refuses_a_missing_csrf_token(strict_app: Flask) -> None:
+    """CSRF on every form: a POST without a token is refused with 400 and changes nothing."""
+    with strict_app.app_context():
+        net = build_network()
+        urls = [route.url(net, "own") for route in ROUTES.values() if route.method == "POST"]
+        before = db.session.scalar(select(db.func.count()).select_from(AuditEvent))
+    client = strict_app.test_client()
+    for url in urls:
+        response = client.post(url, data={"active": "0"})
+        assert response.status_code == 400, url
+        assert "Formulir" in response.get_data(as_text=True) or "form" in response.get_data(as_text=True)
+    with strict_app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(AuditEvent)) == before
+
+
+def test_login_rate_limit(strict_app: Flask) -> None:
+    """Too many login attempts from one address get 429 in the user's language."""
+    with strict_app.app_context():
+        build_network()
+    client = strict_app.test_client()
+    statuses = []
+    for _ in range(7):
+        page = client.get("/login").get_data(as_text=True)
+        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        statuses.append(client.post("/login", data={"csrf_token": token, "username": "u.admin",
+                                                    "password": "wrong password"}).status_code)
+    assert statuses[:5] == [200] * 5 and statuses[5:] == [429, 429]
+
+
+def test_login_logout_and_audit(client: FlaskClient, network: Network) -> None:
+    """Login lands on the staff home; logout is a POST; both are in the audit log with the IP."""
+    login(client, "u.librarian")
+    assert "LIB-A" in client.get("/staff/").get_data(as_text=True)
+    assert client.post("/logout").status_code == 302
+    assert client.get("/staff/").status_code == 302
+    actions = [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert actions[-2:] == ["login", "logout"]
+    assert db.session.scalars(select(AuditEvent.ip).where(AuditEvent.action == "login")).first() == "127.0.0.1"
+
+
+def test_wrong_password_message_is_indonesian(client: FlaskClient, network: Network) -> None:
+    """Failed login re-shows the form with a generic message in Bahasa Indonesia."""
+    page = client.post("/login", data={"username": "u.admin", "password": "nope nope nope"})
+    assert page.status_code == 200
+    assert "Nama pengguna atau kata sandi salah" in page.get_data(as_text=True)
+
+
+def test_open_redirect_is_refused(client: FlaskClient, network: Network) -> None:
+    """?next= only follows local paths."""
+    response = client.post("/login?next=https://evil.example/x", data={"username": "u.admin", "password": PASSWORD})
+    assert response.headers["Location"].endswith("/staff/")
+    client.post("/logout")
+    response = client.post("/login?next=/libraries/", data={"username": "u.admin", "password": PASSWORD})
+    assert response.headers["Location"].endswith("/libraries/")
+
+
+def test_security_headers_and_cookie_flags(client: FlaskClient, network: Network) -> None:
+    """CSP without inline script, nosniff, frame denial; session cookie HttpOnly + SameSite."""
+    response = client.post("/login", data={"username": "u.admin", "password": PASSWORD})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    page = client.get("/staff/")
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Content-Type-Options"] == "nosniff" and page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "<script>" not in page.get_data(as_text=True)
+
+
+def test_absolute_session_timeout(app: Flask, client: FlaskClient, network: Network) -> None:
+    """A login older than ILS_SESSION_ABSOLUTE_HOURS is ended whatever the activity."""
+    login(client, "u.admin")
+    with client.session_transaction() as sess:
+        sess["login_at"] -= app.config["ILS_SESSION_ABSOLUTE_HOURS"] * 3600 + 1
+    assert client.get("/staff/").status_code == 302
+
+
+def test_password_change_ends_other_sessions(client: FlaskClient, app: Flask, network: Network) -> None:
+    """Another desk's session of the same account stops working after a password change."""
+    other = app.test_client()
+    login(other, "u.cataloguer")
+    login(client, "u.cataloguer")
+    response = client.post("/account/password", data={"current_password": PASSWORD, "password": "brand new secret",
+                                                      "confirm": "brand new secret"})
+    assert response.status_code == 302
+    assert client.get("/staff/").status_code == 200
+    assert other.get("/staff/").status_code == 302
+
+
+def test_error_pages_speak_indonesian_and_english(client: FlaskClient, network: Network) -> None:
+    """404/403 pages in the user's language."""
+    assert "tidak ditemukan" in client.get("/no/such/page").get_data(as_text=True)
+    login(client, "u.circulation")
+    assert client.get("/audit/").status_code == 403
+    client.post("/language", data={"lang": "en"})
+    page = client.get("/audit/")
+    assert page.status_code == 403 and "permission" in page.get_data(as_text=True)
+    assert db.session.get(StaffUser, network.users["circulation"].id).locale == "en"
+
+
+def test_default_language_is_indonesian(client: FlaskClient, network: Network) -> None:
+    """Bahasa Indonesia first for visitors; the OPAC lists the libraries."""
+    page = client.get("/opac/").get_data(as_text=True)
+    assert '<html lang="id">' in page and "Cari" in page and "Perpustakaan LIB-A" in page
+
+
+def test_library_create_edit_deactivate_through_the_ui(client: FlaskClient, network: Network) -> None:
+    """DPK creates a library, edits its hours, deactivates it; form errors are shown on fields."""
+    login(client, "u.dpk")
+    bad = client.post("/libraries/new", data={"code": "LIB-A", "name": "Dup", "type": "kelurahan", "parent_id": 0,
+                                              "timezone": "Asia/Makassar", "hours_mon": "8-12"})
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 200 and "08:00-16:00" in text
+    response = client.post("/libraries/new", data={
+        "code": "KEL-TL", "name": "Perpustakaan Kelurahan Tanjung Laut", "type": "kelurahan", "parent_id": network.a.id,
+        "timezone": "Asia/Makassar", "hours_mon": "08:00-12:00, 13.00-16.00", "opac_public": "y"})
+    assert response.status_code == 302
+    lib = db.session.scalar(select(Library).where(Library.code == "KEL-TL"))
+    assert lib.opening_hours["mon"] == [["08:00", "12:00"], ["13:00", "16:00"]] and lib.opac_public
+    duplicate = client.post(f"/libraries/{lib.id}/edit", data={
+        "code": "LIB-A", "name": lib.name, "type": "kelurahan", "parent_id": 0, "timezone": "Asia/Makassar"})
+    assert duplicate.status_code == 200 and "sudah" in duplicate.get_data(as_text=True)
+    assert client.post(f"/libraries/{lib.id}/active", data={"active": "0"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Library, lib.id).active is False
+
+
+def test_staff_create_through_the_ui(client: FlaskClient, network: Network) -> None:
+    """A librarian creates a circulation account in their own library."""
+    login(client, "u.librarian")
+    response = client.post("/staff/accounts/new", data={
+        "username": "desk.two", "full_name": "Desk Two", "role": "circulation", "locale": "id",
+        "password": "a long enough secret"})
+    assert response.status_code == 302
+    user = db.session.scalar(select(StaffUser).where(StaffUser.username == "desk.two"))
+    assert user.library_id == network.a.id
+    taken = client.post("/staff/accounts/new", data={
+        "username": "desk.two", "full_name": "Again", "role": "circulation", "locale": "id",
+        "password": "a long enough secret"})
+    assert taken.status_code == 200 and "sudah dipakai" in taken.get_data(as_text=True)
