@@ -55,7 +55,7 @@ test-only:
 	$(BIN)/python -m pytest
 
 bench: install-dev
-	@for script in bench/bench_*.py; do $(BIN)/python $$script; done
+	@for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

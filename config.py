@@ -52,7 +52,11 @@ class Config:
     ILS_LOGIN_RATE_LIMIT = "20 per minute"
     ILS_LOCKOUT_THRESHOLD = 10
     ILS_LOCKOUT_MINUTES = 15
+    # memory:// is replaced by REDIS_URL when one is set, so every web worker shares the counts.
     RATELIMIT_STORAGE_URI = "memory://"
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted
+    # (0: none). Without it, audit IPs and login rate limits see the proxy's address.
+    ILS_PROXY_COUNT = 0
     RATELIMIT_HEADERS_ENABLED = True
 
     # Languages: Bahasa Indonesia first.

@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.utils import import_string
 from sqlalchemy.engine import Engine
 
 import config as config_module
@@ -50,22 +52,32 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     app = Flask(__name__, instance_path=os.environ.get("ILS_INSTANCE_PATH") or None,
                 instance_relative_config=True)
     name = config_name or os.environ.get("ILS_CONFIG") or "config.DevelopmentConfig"
-    app.config.from_object(name)
+    config_class = import_string(name)
+    app.config.from_object(config_class)
     config_module.apply_env_overrides(app.config)
     app.config.update(overrides or {})
+    # Decided by the class, so no environment variable can switch the production checks off.
+    production = isinstance(config_class, type) and issubclass(config_class, config_module.ProductionConfig)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "ils.sqlite")
     if not app.config.get("ILS_SEARCH_INDEX_DIR"):
         app.config["ILS_SEARCH_INDEX_DIR"] = str(Path(app.instance_path) / "search-index")
-    if app.config.get("ILS_ALLOW_DEMO") is False:  # ProductionConfig
+    if production:
         config_module.check_production(app.config)
+        app.config["ILS_ALLOW_DEMO"] = False
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
-    if app.config.get("REDIS_URL") and app.config.get("RATELIMIT_STORAGE_URI") == "memory://" \
-            and str(app.config["REDIS_URL"]).startswith(("redis://", "rediss://")):
+    redis_url = str(app.config.get("REDIS_URL") or "")
+    if app.config.get("RATELIMIT_STORAGE_URI") == "memory://" and redis_url.startswith(
+            ("redis://", "rediss://", "unix://")):
         # Login rate limits must be shared by every gunicorn worker.
-        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+        app.config["RATELIMIT_STORAGE_URI"] = (
+            "redis+unix://" + redis_url[len("unix://"):] if redis_url.startswith("unix://") else redis_url)
+    if app.config.get("ILS_PROXY_COUNT"):
+        # Behind N reverse proxies: trust their X-Forwarded-For/-Proto for client IPs (audit, limits).
+        hops = int(app.config["ILS_PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
     with app.app_context():

@@ -17,7 +17,7 @@ from ils.services import staff as staff_services
 
 
 def client_ip() -> str | None:
-    """The client's address (a proxy in front must set X-Forwarded-For via ProxyFix)."""
+    """The client's address (behind a reverse proxy set ILS_PROXY_COUNT so ProxyFix applies)."""
     return request.remote_addr
 
 

@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 from sqlalchemy import delete, event, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ils import audit
@@ -250,8 +251,12 @@ def enqueue_periodic(entry: Any, fire_at: datetime) -> JobRecord | None:
     job_id = f"cron-{entry.kind.replace('.', '_')}-{fire_at.astimezone(timezone.utc):%Y%m%d%H%M}"
     if db.session.get(JobRecord, job_id) is not None:
         return None
-    record = enqueue(entry.kind, actor=Actor.system("system:cron"), job_id=job_id)
-    db.session.commit()
+    try:
+        record = enqueue(entry.kind, actor=Actor.system("system:cron"), job_id=job_id)
+        db.session.commit()
+    except IntegrityError:  # another scheduler inserted the same run first
+        db.session.rollback()
+        return None
     return record
 
 

@@ -60,3 +60,29 @@ def test_sqlite_runs_in_wal_with_busy_timeout(ctx) -> None:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_production_checks_cannot_be_switched_off_by_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """ILS_ALLOW_DEMO=true in the environment does not bypass the production refusals."""
+    for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ILS_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("ILS_ALLOW_DEMO", "true")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app("config.ProductionConfig")
+
+
+def test_proxy_fix_and_shared_rate_limits(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """Behind a proxy the client IP comes from X-Forwarded-For; limits share the Redis store."""
+    monkeypatch.setenv("ILS_INSTANCE_PATH", str(tmp_path))
+    app = create_app("config.TestingConfig", overrides={
+        "SQLALCHEMY_DATABASE_URI": "sqlite://", "ILS_PROXY_COUNT": 1, "REDIS_URL": "unix:///tmp/x.sock"})
+    assert app.config["RATELIMIT_STORAGE_URI"] == "redis+unix:///tmp/x.sock"
+    from flask import request
+
+    @app.route("/_ip")
+    def _ip() -> str:
+        return request.remote_addr or ""
+
+    response = app.test_client().get("/_ip", headers={"X-Forwarded-For": "36.85.1.2"})
+    assert response.get_data(as_text=True) == "36.85.1.2"
