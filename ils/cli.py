@@ -210,7 +210,10 @@ def cron(for_seconds: float | None) -> None:
     """Enqueue the periodic jobs listed in ils/schedule.py when their time comes."""
     for entry in SCHEDULE:
         click.echo(f"{entry.cron:14} {entry.kind}  ({entry.description})")
-    jobs.cron_loop(SCHEDULE, stop_after=for_seconds)
+    try:
+        jobs.cron_loop(SCHEDULE, stop_after=for_seconds)
+    except KeyboardInterrupt:
+        click.echo("cron scheduler stopped")
 
 
 @jobs_cli.command("list")
@@ -285,8 +288,8 @@ def serve(host: str, port: int, web_workers: int, job_workers: int) -> None:
     try:
         while not stopping and all(child.poll() is None for child in children):
             time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt:  # Ctrl-C reaches every child too; this is an orderly stop
+        stopping = True
     for child in reversed(children):
         if child.poll() is None:
             child.terminate()
