@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from ils.authz import Actor
 from ils.extensions import db
-from ils.models import Library, LibraryType, Role, StaffUser
+from ils.models import LibraryType, Role, StaffUser
 from ils.services import libraries as library_services
 from ils.services import staff as staff_services
 

@@ -96,7 +96,11 @@ def connection(url: str | None = None) -> Redis:
     global _fake_server
     url = url or current_app.config.get("REDIS_URL")
     if not url:
-        raise RuntimeError("REDIS_URL is not set; start the app with `flask --app ils serve`.")
+        # The embedded Redis that `flask --app ils serve` started, for CLI commands beside it.
+        sock = Path(current_app.instance_path) / "redis.sock"
+        if not sock.exists():
+            raise RedisError("REDIS_URL is not set and no embedded Redis runs; start `flask --app ils serve`.")
+        url = f"unix://{sock}"
     if url.startswith("fakeredis://"):
         import fakeredis  # test-only dependency, imported lazily
 

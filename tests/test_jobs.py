@@ -169,3 +169,19 @@ def test_periodic_enqueue_is_idempotent(ctx: Flask) -> None:
     assert jobs.enqueue_periodic(entry, fire_at) is None
     assert len(_queued("reports")) == 1
     assert {e.kind for e in SCHEDULE} <= set(jobs.JOBS)
+
+
+def test_without_redis_url_the_embedded_socket_is_used(ctx: Flask, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI commands beside `serve` find its embedded Redis; with none, a clear error."""
+    monkeypatch.setitem(ctx.config, "REDIS_URL", None)
+    monkeypatch.setattr(ctx, "instance_path", str(tmp_path))
+    import redis
+
+    with pytest.raises(redis.exceptions.RedisError, match="REDIS_URL is not set"):
+        jobs.connection()
+    proc, url = jobs.start_embedded_redis(str(tmp_path))
+    try:
+        assert jobs.connection().ping() and url.endswith("redis.sock")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -49,7 +49,7 @@ def normalise_opening_hours(value: Any) -> dict[str, list[list[str]]]:
                                        field="opening_hours")
             intervals.append([pair[0], pair[1]])
         intervals.sort()
-        for earlier, later in zip(intervals, intervals[1:]):
+        for earlier, later in zip(intervals, intervals[1:], strict=False):
             if later[0] < earlier[1]:
                 raise ValidationFailed(_l("Opening hours on one day must not overlap."),
                                        field="opening_hours")

@@ -210,7 +210,9 @@ def set_own_locale(*, actor: Actor, locale: str) -> None:
     user = db.session.get(StaffUser, actor.user_id)
     clean = {"locale": locale}
     _validate(actor, clean, creating=False)
-    if user is not None:
+    if user is not None and user.locale != clean["locale"]:
+        audit.record(actor, "staff.update", object_type="staff", object_id=user.id, library_id=user.library_id,
+                     details={"changes": {"locale": [user.locale, clean["locale"]]}})
         user.locale = clean["locale"]
     db.session.flush()
 
