@@ -140,6 +140,9 @@ def enqueue(kind: str, *, actor: Actor, library_id: int | None = None, args: dic
     )
     db.session.add(record)
     db.session.flush()
+    if actor.user_id is not None:  # staff started it (system runs are in the job list already)
+        audit.record(actor, "job.start", object_type="job", object_id=record.id, library_id=library_id,
+                     details={"kind": kind})
     db.session.info.setdefault(PENDING_KEY, []).append((record.id, spec.queue, spec.timeout))
     return record
 

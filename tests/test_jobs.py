@@ -14,7 +14,7 @@ from ils.authz import Actor
 from ils.errors import Forbidden, PolicyViolation, ValidationFailed
 from ils.extensions import db
 from ils.mixins import utcnow
-from ils.models import JobRecord, JobStatus
+from ils.models import AuditEvent, JobRecord, JobStatus
 from ils.schedule import SCHEDULE, Periodic
 from ils.services.staff import actor_for
 from tests.factories import Network, login
@@ -126,6 +126,8 @@ def test_network_report_from_the_ui(client: FlaskClient, network: Network) -> No
     record = db.session.get(JobRecord, job_id)
     assert [row["code"] for row in record.result["libraries"]] == ["LIB-A"]
     assert record.started_by_label == "u.librarian" and record.library_id == library_a
+    started = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "job.start"))
+    assert started.object_id == job_id and started.actor_label == "u.librarian"
     assert "LIB-A" in client.get(f"/jobs/{job_id}").get_data(as_text=True)
 
 

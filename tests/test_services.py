@@ -188,3 +188,16 @@ def test_make_staff_factory_matches_service(network: Network) -> None:
     """The factory goes through the service (audited, hashed)."""
     user = make_staff("x.factory", Role.ASSESSOR, network.b)
     assert user.library_id == network.b.id and user.password_hash.startswith("$argon2id$")
+
+
+def test_naive_datetimes_are_refused(network: Network) -> None:
+    """Datetimes are timezone-aware UTC; a naive one is an error, not a guess (R5)."""
+    from datetime import datetime
+
+    from sqlalchemy.exc import StatementError
+
+    user = db.session.get(StaffUser, network.target_a.id)
+    user.last_login_at = datetime(2026, 11, 21, 8, 0)
+    with pytest.raises(StatementError, match="naive datetime"):
+        db.session.flush()
+    db.session.rollback()
