@@ -58,6 +58,9 @@ class Config:
     # (0: none). Without it, audit IPs and login rate limits see the proxy's address.
     ILS_PROXY_COUNT = 0
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis down must not lock everyone out: count in memory until it is back.
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 
     # Languages: Bahasa Indonesia first.
     BABEL_DEFAULT_LOCALE = "id"

@@ -21,8 +21,14 @@ def _secret_key(instance_path: str) -> str:
     path = Path(instance_path) / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        # Created with mode 600 from the start: never readable by others, not even briefly.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process of this instance made it a moment ago
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
 
 
@@ -65,7 +71,9 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
         app.config["ILS_SEARCH_INDEX_DIR"] = str(Path(app.instance_path) / "search-index")
     if production:
         config_module.check_production(app.config)
-        app.config["ILS_ALLOW_DEMO"] = False
+        # Never relaxed by an environment variable in production.
+        app.config.update(ILS_ALLOW_DEMO=False, ILS_ARGON2_FAST=False, ILS_HSTS=True,
+                          SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
     redis_url = str(app.config.get("REDIS_URL") or "")

@@ -14,13 +14,14 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
+from redis.exceptions import RedisError
 from flask.cli import AppGroup, with_appcontext
 
 from ils import demo, jobs
 from ils.authz import Actor
 from ils.errors import IlsError
 from ils.extensions import db
-from ils.models import LibraryType, Role, StaffUser
+from ils.models import JobRecord, JobStatus, LibraryType, Role, StaffUser
 from ils.schedule import SCHEDULE
 from ils.services import libraries as library_services
 from ils.services import staff as staff_services
@@ -201,7 +202,10 @@ def activate_library(code: str) -> None:
 @click.option("--simple", is_flag=True, help="Run jobs in this process instead of a forked child.")
 def worker(queues: tuple[str, ...], burst: bool, simple: bool) -> None:
     """Start an RQ worker on QUEUES (default: all). Give `search` to exactly one worker."""
-    jobs.run_worker(queues or jobs.QUEUES, burst=burst, simple=simple)
+    try:
+        jobs.run_worker(queues or jobs.QUEUES, burst=burst, simple=simple)
+    except RedisError as exc:
+        raise click.ClickException(f"Redis is not reachable: {exc}") from None
 
 
 @jobs_cli.command("cron")
@@ -217,11 +221,11 @@ def cron(for_seconds: float | None) -> None:
 
 
 @jobs_cli.command("list")
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 def list_jobs(limit: int) -> None:
     """Show the newest job records."""
-    records, _total = jobs.list_jobs(actor=_actor())
-    for rec in records[:limit]:
+    records, _total = jobs.list_jobs(actor=_actor(), page_size=limit)
+    for rec in records:
         click.echo(f"{rec.created_at:%Y-%m-%d %H:%M} {rec.status.value:9} {rec.progress:3}% {rec.kind} {rec.id}")
 
 
@@ -229,7 +233,11 @@ def list_jobs(limit: int) -> None:
 @click.argument("kind", type=click.Choice(sorted(jobs.JOBS)))
 def run_kind(kind: str) -> None:
     """Enqueue a job that takes no arguments (e.g. ils.network_report)."""
-    record = _run(lambda: jobs.enqueue(kind, actor=_actor()))
+    record_id = _run(lambda: jobs.enqueue(kind, actor=_actor())).id
+    db.session.expire_all()
+    record = db.session.get(JobRecord, record_id)
+    if record is None or record.status == JobStatus.FAILED:
+        raise click.ClickException(f"{kind} could not be queued: {record.error if record else 'record lost'}")
     click.echo(f"Enqueued {record.kind} as {record.id}.")
 
 

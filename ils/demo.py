@@ -131,7 +131,7 @@ def load(actor: Actor | None = None) -> dict[str, int]:
                 "kelurahan": spec.kelurahan, "address": spec.address, "opening_hours": spec.hours,
                 "opac_public": spec.opac_public,
                 "phone": None if spec.code == "KEL-GT" else "0548-000" + str(len(codes)).zfill(3),
-                "email": None if spec.code == "KEL-GT" else f"{spec.code.lower()}@demo.bontang.invalid",
+                "email": None if spec.code == "KEL-GT" else f"{spec.code.lower()}@bontang.example.org",
             })
             created["libraries"] += 1
         codes[spec.code] = existing.id

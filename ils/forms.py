@@ -4,7 +4,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField,
                      TextAreaField)
@@ -18,6 +20,40 @@ WEEKDAY_LABELS = {
     "fri": _l("Friday"), "sat": _l("Saturday"), "sun": _l("Sunday"),
 }
 INTERVAL_RE = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})\s*$")
+
+
+# WTForms' own messages that our forms can show. WTForms ships no Indonesian translation, so
+# they are listed here for extraction into our catalog and translated through IlsForm.Meta.
+WTFORMS_MESSAGES = (
+    _l("This field is required."),
+    _l("Not a valid choice."),
+    _l("Invalid email address."),
+    _l("Invalid Choice: could not coerce."),
+    _l("Field must be between %(min)d and %(max)d characters long."),
+    lazy_ngettext("Field must be at least %(min)d character long.",
+                  "Field must be at least %(min)d characters long.", 1),
+    lazy_ngettext("Field cannot be longer than %(max)d character.",
+                  "Field cannot be longer than %(max)d characters.", 1),
+    _l("Field must be equal to %(other_name)s."),
+)
+
+
+class _CatalogTranslations:
+    """WTForms translations from our own catalog (no formatting: WTForms formats itself)."""
+
+    def gettext(self, string: str) -> str:  # noqa: D102 - WTForms protocol
+        return get_translations().ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:  # noqa: D102 - WTForms protocol
+        return get_translations().ungettext(singular, plural, n)
+
+
+class IlsForm(FlaskForm):
+    """Base of every form: CSRF from Flask-WTF, messages in the user's language."""
+
+    class Meta:
+        def get_translations(self, form: Any) -> _CatalogTranslations:  # noqa: D102 - WTForms hook
+            return _CatalogTranslations()
 
 
 def choices(pairs: Any) -> list[SelectChoice]:
@@ -47,7 +83,12 @@ def format_hours(intervals: list[list[str]]) -> str:
     return ", ".join(f"{a}-{b}" for a, b in intervals or [])
 
 
-class LoginForm(FlaskForm):
+def _library_label(library: Library) -> str:
+    label = f"{library.name} ({library.code})"
+    return label if library.active else f"{label} [{_l('inactive')}]"
+
+
+class LoginForm(IlsForm):
     """Staff login."""
 
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)],
@@ -56,17 +97,17 @@ class LoginForm(FlaskForm):
                              render_kw={"autocomplete": "current-password"})
 
 
-class PostForm(FlaskForm):
+class PostForm(IlsForm):
     """An empty form: a button that POSTs with a CSRF token (deactivate, retry, ...)."""
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(IlsForm):
     """Pick the interface language."""
 
     lang = SelectField(_l("Language"), choices=choices(LANGUAGE_CHOICES))
 
 
-class LibraryForm(FlaskForm):
+class LibraryForm(IlsForm):
     """Create or edit a library. Network-level fields are removed for librarians."""
 
     code = StringField(_l("Code"), validators=[DataRequired(), Length(min=2, max=16)],
@@ -98,7 +139,10 @@ class LibraryForm(FlaskForm):
     def __init__(self, *args: Any, parents: list[Library] | None = None, network: bool = True,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.parent_id.choices = choices([(0, _l("(none)"))] + [(p.id, f"{p.name} ({p.code})") for p in parents or []])
+        self.parent_id.choices = choices([(0, _l("(none)"))] + [(p.id, _library_label(p)) for p in parents or []])
+        zone = self.timezone.data
+        if zone and zone not in {c.value for c in self.timezone.choices}:  # set by the CLI, e.g. UTC
+            self.timezone.choices = [*self.timezone.choices, SelectChoice(zone, zone)]
         if not network:
             for name in self.NETWORK_FIELDS:
                 delattr(self, name)
@@ -130,7 +174,7 @@ class LibraryForm(FlaskForm):
         return data
 
 
-class StaffForm(FlaskForm):
+class StaffForm(IlsForm):
     """Create or edit a staff account."""
 
     username = StringField(_l("Username"), validators=[DataRequired(), Length(min=3, max=64)],
@@ -153,7 +197,7 @@ class StaffForm(FlaskForm):
             del self.library_id
         else:
             self.library_id.choices = choices([(0, _l("(network-wide: admin and DPK only)"))] + [
-                (lib.id, f"{lib.name} ({lib.code})") for lib in libraries])
+                (lib.id, _library_label(lib)) for lib in libraries])
         if creating:
             self.password.validators = [DataRequired(), Length(min=MIN_LENGTH, max=128)]
         else:
@@ -166,7 +210,7 @@ class StaffForm(FlaskForm):
                 if name not in ("csrf_token", "password")}
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(IlsForm):
     """Change a password; the current one is asked when changing one's own."""
 
     current_password = PasswordField(_l("Current password"), render_kw={"autocomplete": "current-password"})

@@ -7,6 +7,7 @@ and mirrors status, progress and outcome into the row. Arguments are ids, never 
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import time
 import uuid
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from ils import audit
 from ils.authz import Actor, require, visible_library_ids
-from ils.errors import NotFound, PolicyViolation, ValidationFailed
+from ils.errors import IlsError, NotFound, PolicyViolation, ValidationFailed
 from ils.extensions import db
 from ils.mixins import utcnow
 from ils.models import JobRecord, JobStatus
@@ -119,11 +120,21 @@ def queue(name: str, conn: Redis | None = None) -> Queue:
 
 # --- enqueue after commit ---------------------------------------------------------------------
 
+ID_TEXT = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+# Only digits and phone punctuation, 8 or more: a NIK or a phone number, never one of our ids.
+PERSONAL_DIGITS = re.compile(r"^[+\d][\d ()-]{7,}$")
+
+
 def _check_args(args: dict[str, Any]) -> dict[str, Any]:
+    """Job arguments are ids (integers, codes, hex ids), never names, NIKs or phone numbers."""
     for key, value in args.items():
-        if not isinstance(value, (int, bool, type(None))) and not (
-                isinstance(value, str) and len(value) <= 64):
-            raise ValidationFailed(f"job argument {key!r} must be an id, not {type(value).__name__}")
+        if value is None or isinstance(value, bool):
+            continue
+        if isinstance(value, int) and abs(value) < 10**12:
+            continue
+        if isinstance(value, str) and ID_TEXT.match(value) and not PERSONAL_DIGITS.search(value):
+            continue
+        raise ValidationFailed(f"job argument {key!r} must be an id")
     return dict(args)
 
 
@@ -199,7 +210,12 @@ def run_job(record_id: str) -> dict[str, Any] | None:
             result = spec.func(ctx, **record.args)
         except Exception as exc:
             db.session.rollback()
-            _finish(record_id, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
+            # Staff see our own messages; anything else may quote SQL or data, so only its kind
+            # is shown and the traceback stays in the worker log.
+            error = exc.message if isinstance(exc, IlsError) else str(_l(
+                "The job stopped because of an internal error (%(kind)s); details are in the worker log.",
+                kind=type(exc).__name__))
+            _finish(record_id, JobStatus.FAILED, error=error[:2000])
             raise
         _finish(record_id, JobStatus.FINISHED, result=result if isinstance(result, dict) else None)
         return result
@@ -327,7 +343,7 @@ def redis_ok() -> bool:
 PAGE_SIZE = 30
 
 
-def list_jobs(*, actor: Actor, page: int = 1) -> tuple[list[JobRecord], int]:
+def list_jobs(*, actor: Actor, page: int = 1, page_size: int = PAGE_SIZE) -> tuple[list[JobRecord], int]:
     """Job records the actor may see, newest first, and the total."""
     ids = visible_library_ids(actor)
     require(actor, "jobs.view", None if ids is None else actor.library_id)
@@ -336,7 +352,7 @@ def list_jobs(*, actor: Actor, page: int = 1) -> tuple[list[JobRecord], int]:
         stmt = stmt.where(JobRecord.library_id.in_(ids))
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = db.session.scalars(stmt.order_by(JobRecord.created_at.desc())
-                              .offset((max(page, 1) - 1) * PAGE_SIZE).limit(PAGE_SIZE))
+                              .offset((max(page, 1) - 1) * page_size).limit(page_size))
     return list(rows), total
 
 

@@ -10,9 +10,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ils import metrics
+from ils.authz import Actor, require
 from ils.extensions import db
-from ils.jobs import JobContext, register_job
-from ils.models import Library, LibraryType, StaffUser
+from ils.jobs import JobContext, enqueue, register_job
+from ils.models import JobRecord, Library, LibraryType, StaffUser
 
 
 @metrics.register("ils.libraries.active", description="Active service points (parents excluded)")
@@ -41,6 +42,13 @@ def weekly_hours(library_id: int | None, start: date | None, end: date | None) -
     if library_id is not None:
         stmt = stmt.where(Library.id == library_id)
     return round(sum(lib.weekly_open_minutes for lib in db.session.scalars(stmt)) / 60, 1)
+
+
+def start_network_report(*, actor: Actor) -> JobRecord:
+    """Start the summary for the actor's library (the whole network for admin and DPK)."""
+    library_id = None if actor.network_wide else actor.library_id
+    require(actor, "reports.run", library_id)
+    return enqueue("ils.network_report", actor=actor, library_id=library_id, args={"library_id": library_id})
 
 
 @register_job("ils.network_report", queue="reports", timeout=600,

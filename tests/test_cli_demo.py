@@ -72,3 +72,14 @@ def test_demo_is_refused_in_production_like_config(app: Flask) -> None:
     finally:
         app.config["ILS_ALLOW_DEMO"] = True
     assert result.exit_code != 0 and "disabled" in result.output
+
+
+def test_jobs_run_reports_an_unreachable_queue(app: Flask) -> None:
+    """`jobs run` fails loudly (non-zero) when the job could not be queued."""
+    previous = app.config["REDIS_URL"]
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    try:
+        result = app.test_cli_runner().invoke(args=["jobs", "run", "ils.network_report"])
+    finally:
+        app.config["REDIS_URL"] = previous
+    assert result.exit_code != 0 and "could not be queued" in result.output

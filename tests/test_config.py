@@ -63,11 +63,17 @@ def test_sqlite_runs_in_wal_with_busy_timeout(ctx) -> None:
 
 
 def test_production_checks_cannot_be_switched_off_by_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    """ILS_ALLOW_DEMO=true in the environment does not bypass the production refusals."""
-    for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL"):
-        monkeypatch.delenv(name, raising=False)
+    """ILS_ALLOW_DEMO, ILS_ARGON2_FAST or ILS_HSTS in the environment cannot relax production."""
     monkeypatch.setenv("ILS_INSTANCE_PATH", str(tmp_path))
-    monkeypatch.setenv("ILS_ALLOW_DEMO", "true")
+    monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://ils@127.0.0.1/ils")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    for name, value in (("ILS_ALLOW_DEMO", "true"), ("ILS_ARGON2_FAST", "true"), ("ILS_HSTS", "false")):
+        monkeypatch.setenv(name, value)
+    app = create_app("config.ProductionConfig")
+    assert app.config["ILS_ALLOW_DEMO"] is False and app.config["ILS_ARGON2_FAST"] is False
+    assert app.config["ILS_HSTS"] is True and app.config["SESSION_COOKIE_SECURE"] is True
+    monkeypatch.delenv("SECRET_KEY")
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app("config.ProductionConfig")
 

@@ -1,30 +1,36 @@
-"""Every route x every role x own/other library: deny by default, scoped by library.
+"""Every route x every method x every role x own/other library: deny by default, scoped by library.
 
-ROUTES must name every rule in the URL map, so a new route cannot ship without an entry here.
+ROUTES must name every (endpoint, method) pair in the URL map, so a new route or a new method on
+an existing route cannot ship without an entry here. Form POSTs send valid data, so an allowed
+actor really gets through (a redirect), not just a re-rendered form.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from flask import Flask
 
 from ils.authz import PERMISSIONS
-from ils.models import Role
-from tests.factories import Network, build_network, login
+from ils.forms import format_hours
+from ils.models import WEEKDAYS, LibraryType, Role
+from tests.factories import PASSWORD, Network, build_network, login
 
 OK, DENIED, LOGIN = "ok", "403", "login"
+NEW_PASSWORD = "a brand new long passphrase"
+FormData = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Route:
-    """How to call one endpoint and who may."""
+    """How to call one endpoint with one method, and who may."""
 
-    method: str
     url: Callable[[Network, str], str]  # (network, "own"|"other") -> url
     permission: str | None  # None: public; "login": any staff
     scoped: bool = False  # the object belongs to library A (own) or B (other)
+    data: Callable[[Network, str, str], FormData] | None = None  # (network, side, role) -> form data
 
 
 def lib(net: Network, side: str) -> int:
@@ -39,34 +45,95 @@ def job(net: Network, side: str) -> str:
     return (net.job_a if side == "own" else net.job_b).id
 
 
-ROUTES: dict[str, Route] = {
-    "ils.index": Route("GET", lambda n, s: "/", None),
-    "ils.login": Route("GET", lambda n, s: "/login", None),
-    "ils.set_language": Route("POST", lambda n, s: "/language", None),
-    "ils.logout": Route("POST", lambda n, s: "/logout", "login"),
-    "ils.own_password": Route("GET", lambda n, s: "/account/password", "login"),
-    "ils.staff_home": Route("GET", lambda n, s: "/staff/", "library.view"),
-    "ils.library_list": Route("GET", lambda n, s: "/libraries/", "library.view"),
-    "ils.library_new": Route("GET", lambda n, s: "/libraries/new", "library.manage"),
-    "ils.library_detail": Route("GET", lambda n, s: f"/libraries/{lib(n, s)}", "library.view", True),
-    "ils.library_edit": Route("GET", lambda n, s: f"/libraries/{lib(n, s)}/edit", "library.settings", True),
-    "ils.library_set_active": Route("POST", lambda n, s: f"/libraries/{lib(n, s)}/active", "library.manage"),
-    "ils.staff_list": Route("GET", lambda n, s: f"/staff/accounts/?library={lib(n, s)}", "staff.view", True),
-    "ils.staff_new": Route("GET", lambda n, s: "/staff/accounts/new", "staff.manage"),
-    "ils.staff_detail": Route("GET", lambda n, s: f"/staff/accounts/{target(n, s)}", "staff.view", True),
-    "ils.staff_edit": Route("GET", lambda n, s: f"/staff/accounts/{target(n, s)}/edit", "staff.manage", True),
-    "ils.staff_password": Route("GET", lambda n, s: f"/staff/accounts/{target(n, s)}/password",
-                                "staff.manage", True),
-    "ils.staff_set_active": Route("POST", lambda n, s: f"/staff/accounts/{target(n, s)}/active",
-                                  "staff.manage", True),
-    "ils.jobs_list": Route("GET", lambda n, s: "/jobs/", "jobs.view"),
-    "ils.jobs_status": Route("GET", lambda n, s: f"/jobs/status.json?id={job(n, s)}", "jobs.view"),
-    "ils.job_detail": Route("GET", lambda n, s: f"/jobs/{job(n, s)}", "jobs.view", True),
-    "ils.job_retry": Route("POST", lambda n, s: f"/jobs/{job(n, s)}/retry", "jobs.manage", True),
-    "ils.job_network_report": Route("POST", lambda n, s: "/jobs/network-report", "reports.run"),
-    "ils.audit_list": Route("GET", lambda n, s: "/audit/", "audit.view"),
-    "catalog.opac_home": Route("GET", lambda n, s: "/opac/", None),
-    "catalog.opac_search": Route("GET", lambda n, s: "/opac/search?q=baca", None),
+def library_values(net: Network, side: str, role: str) -> FormData:
+    """The library's current values with a new phone number (network fields are ignored for librarians)."""
+    library = net.a if side == "own" else net.b
+    data: FormData = {"code": library.code, "name": library.name, "type": library.type.value,
+                      "parent_id": library.parent_id or 0, "timezone": library.timezone, "phone": "0548-123456"}
+    data.update({f"hours_{day}": format_hours(library.opening_hours.get(day, [])) for day in WEEKDAYS})
+    if library.opac_public:
+        data["opac_public"] = "y"
+    return data
+
+
+def new_library(net: Network, side: str, role: str) -> FormData:
+    return {"code": "LIB-C", "name": "Perpustakaan Baru", "type": LibraryType.KELURAHAN.value,
+            "parent_id": 0, "timezone": "Asia/Makassar"}
+
+
+def new_staff(net: Network, side: str, role: str) -> FormData:
+    # library_id only matters to admin/DPK (librarians have no library select and get their own).
+    return {"username": "new.staff", "full_name": "New Staff", "role": Role.CATALOGUER.value, "locale": "id",
+            "library_id": net.a.id, "password": NEW_PASSWORD}
+
+
+def staff_values(net: Network, side: str, role: str) -> FormData:
+    return {"full_name": "Renamed Target", "email": "target@example.org", "role": Role.CATALOGUER.value,
+            "locale": "id", "library_id": lib(net, side)}
+
+
+def new_password(net: Network, side: str, role: str) -> FormData:
+    return {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+
+
+def own_new_password(net: Network, side: str, role: str) -> FormData:
+    return {"current_password": PASSWORD, **new_password(net, side, role)}
+
+
+def credentials(net: Network, side: str, role: str) -> FormData:
+    """The acting user's own credentials; anonymous tries a wrong pair."""
+    if role == "anonymous":
+        return {"username": "nobody", "password": "wrong password"}
+    return {"username": net.users[role].username, "password": PASSWORD}
+
+
+def deactivate(net: Network, side: str, role: str) -> FormData:
+    return {"active": "0"}
+
+
+def nothing(net: Network, side: str, role: str) -> FormData:
+    return {}
+
+
+ROUTES: dict[tuple[str, str], Route] = {
+    ("ils.index", "GET"): Route(lambda n, s: "/", None),
+    ("ils.login", "GET"): Route(lambda n, s: "/login", None),
+    ("ils.login", "POST"): Route(lambda n, s: "/login", None, data=credentials),
+    ("ils.set_language", "POST"): Route(lambda n, s: "/language", None, data=lambda n, s, r: {"lang": "en"}),
+    ("ils.logout", "POST"): Route(lambda n, s: "/logout", "login", data=nothing),
+    ("ils.own_password", "GET"): Route(lambda n, s: "/account/password", "login"),
+    ("ils.own_password", "POST"): Route(lambda n, s: "/account/password", "login", data=own_new_password),
+    ("ils.audit_list", "GET"): Route(lambda n, s: "/audit/", "audit.view"),
+    ("ils.staff_home", "GET"): Route(lambda n, s: "/staff/", "library.view"),
+    ("ils.library_list", "GET"): Route(lambda n, s: "/libraries/", "library.view"),
+    ("ils.library_new", "GET"): Route(lambda n, s: "/libraries/new", "library.manage"),
+    ("ils.library_new", "POST"): Route(lambda n, s: "/libraries/new", "library.manage", data=new_library),
+    ("ils.library_detail", "GET"): Route(lambda n, s: f"/libraries/{lib(n, s)}", "library.view", True),
+    ("ils.library_edit", "GET"): Route(lambda n, s: f"/libraries/{lib(n, s)}/edit", "library.settings", True),
+    ("ils.library_edit", "POST"): Route(lambda n, s: f"/libraries/{lib(n, s)}/edit", "library.settings", True,
+                                        data=library_values),
+    ("ils.library_set_active", "POST"): Route(lambda n, s: f"/libraries/{lib(n, s)}/active", "library.manage",
+                                              True, data=deactivate),
+    ("ils.staff_list", "GET"): Route(lambda n, s: f"/staff/accounts/?library={lib(n, s)}", "staff.view", True),
+    ("ils.staff_new", "GET"): Route(lambda n, s: "/staff/accounts/new", "staff.manage"),
+    ("ils.staff_new", "POST"): Route(lambda n, s: "/staff/accounts/new", "staff.manage", data=new_staff),
+    ("ils.staff_detail", "GET"): Route(lambda n, s: f"/staff/accounts/{target(n, s)}", "staff.view", True),
+    ("ils.staff_edit", "GET"): Route(lambda n, s: f"/staff/accounts/{target(n, s)}/edit", "staff.manage", True),
+    ("ils.staff_edit", "POST"): Route(lambda n, s: f"/staff/accounts/{target(n, s)}/edit", "staff.manage", True,
+                                      data=staff_values),
+    ("ils.staff_password", "GET"): Route(lambda n, s: f"/staff/accounts/{target(n, s)}/password",
+                                         "staff.manage", True),
+    ("ils.staff_password", "POST"): Route(lambda n, s: f"/staff/accounts/{target(n, s)}/password",
+                                          "staff.manage", True, data=new_password),
+    ("ils.staff_set_active", "POST"): Route(lambda n, s: f"/staff/accounts/{target(n, s)}/active",
+                                            "staff.manage", True, data=deactivate),
+    ("ils.jobs_list", "GET"): Route(lambda n, s: "/jobs/", "jobs.view"),
+    ("ils.jobs_status", "GET"): Route(lambda n, s: f"/jobs/status.json?id={job(n, s)}", "jobs.view"),
+    ("ils.job_detail", "GET"): Route(lambda n, s: f"/jobs/{job(n, s)}", "jobs.view", True),
+    ("ils.job_retry", "POST"): Route(lambda n, s: f"/jobs/{job(n, s)}/retry", "jobs.manage", True, data=nothing),
+    ("ils.job_network_report", "POST"): Route(lambda n, s: "/jobs/network-report", "reports.run", data=nothing),
+    ("catalog.opac_home", "GET"): Route(lambda n, s: "/opac/", None),
+    ("catalog.opac_search", "GET"): Route(lambda n, s: "/opac/search?q=baca", None),
 }
 IGNORED = {"static", "bootstrap.static"}
 ROLES = [r.value for r in Role] + ["anonymous"]
@@ -89,16 +156,17 @@ def expected(route: Route, role: str, side: str) -> str:
 
 
 def test_every_route_is_in_the_matrix(app: Flask) -> None:
-    """No endpoint escapes the matrix."""
-    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()} - IGNORED
-    assert endpoints == set(ROUTES), f"add to ROUTES: {endpoints - set(ROUTES)}; stale: {set(ROUTES) - endpoints}"
+    """No (endpoint, method) pair escapes the matrix."""
+    pairs = {(rule.endpoint, method) for rule in app.url_map.iter_rules() if rule.endpoint not in IGNORED
+             for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}}
+    assert pairs == set(ROUTES), f"add to ROUTES: {pairs - set(ROUTES)}; stale: {set(ROUTES) - pairs}"
 
 
-@pytest.mark.parametrize("endpoint", sorted(ROUTES))
+@pytest.mark.parametrize("key", sorted(ROUTES), ids="-".join)
 @pytest.mark.parametrize("role", ROLES)
-def test_route_role_scope(app: Flask, endpoint: str, role: str) -> None:
+def test_route_role_scope(app: Flask, key: tuple[str, str], role: str) -> None:
     """Each role gets exactly what the permission table and library scope allow, own and other."""
-    route = ROUTES[endpoint]
+    method, route = key[1], ROUTES[key]
     for side in ("own", "other"):
         with app.app_context():
             from tests.conftest import _empty_tables
@@ -106,16 +174,21 @@ def test_route_role_scope(app: Flask, endpoint: str, role: str) -> None:
             _empty_tables(app)
             net = build_network()
             url = route.url(net, side)
+            data = route.data(net, side, role) if route.data else None
             username = None if role == "anonymous" else net.users[role].username
         client = app.test_client()
         if username:
             login(client, username)
-        response = client.open(url, method=route.method, data={"active": "0"} if route.method == "POST" else None)
+        response = client.open(url, method=method, data=data)
         want = expected(route, role, side)
         got = response.status_code
-        where = f"{route.method} {url} as {role} ({side})"
-        if want == OK:
+        where = f"{method} {url} as {role} ({side})"
+        if want == OK and (method == "GET" or route.permission is None):
             assert got < 400, f"{where}: expected success, got {got}"
+        elif want == OK:
+            location = response.headers.get("Location", "")
+            assert got in (302, 303), f"{where}: expected a redirect after success, got {got} (form re-rendered?)"
+            assert "/login" not in location or key == ("ils.logout", "POST"), f"{where}: sent to {location}"
         elif want == DENIED:
             assert got == 403, f"{where}: expected 403, got {got}"
         else:

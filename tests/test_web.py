@@ -1,6 +1,7 @@
 """Web behaviour: login/logout, CSRF, rate limits, headers, errors, language, the main forms."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,13 +41,13 @@ def test_every_post_route_refuses_a_missing_csrf_token(strict_app: Flask) -> Non
     """CSRF on every form: a POST without a token is refused with 400 and changes nothing."""
     with strict_app.app_context():
         net = build_network()
-        urls = [route.url(net, "own") for route in ROUTES.values() if route.method == "POST"]
+        urls = [route.url(net, "own") for (_endpoint, method), route in ROUTES.items() if method == "POST"]
         before = db.session.scalar(select(db.func.count()).select_from(AuditEvent))
     client = strict_app.test_client()
     for url in urls:
         response = client.post(url, data={"active": "0"})
         assert response.status_code == 400, url
-        assert "Formulir" in response.get_data(as_text=True) or "form" in response.get_data(as_text=True)
+        assert "Formulir sudah kedaluwarsa" in response.get_data(as_text=True), url
     with strict_app.app_context():
         assert db.session.scalar(select(db.func.count()).select_from(AuditEvent)) == before
 
@@ -102,7 +103,7 @@ def test_security_headers_and_cookie_flags(client: FlaskClient, network: Network
     assert "unsafe-inline" not in page.headers["Content-Security-Policy"]
     assert page.headers["X-Content-Type-Options"] == "nosniff" and page.headers["X-Frame-Options"] == "DENY"
     assert page.headers["Cache-Control"] == "no-store"
-    assert "<script>" not in page.get_data(as_text=True)
+    assert not re.search(r"<script(?![^>]*\bsrc=)", page.get_data(as_text=True)), "inline script found"
 
 
 def test_absolute_session_timeout(app: Flask, client: FlaskClient, network: Network) -> None:
@@ -191,3 +192,92 @@ def test_staff_create_through_the_ui(client: FlaskClient, network: Network) -> N
         "username": "desk.two", "full_name": "Again", "role": "circulation", "locale": "id",
         "password": "a long enough secret"})
     assert taken.status_code == 200 and "sudah dipakai" in taken.get_data(as_text=True)
+
+
+def test_csrf_also_guards_login_and_edit_forms(strict_app: Flask) -> None:
+    """Form pages reached by GET refuse a POST without the token too (login included)."""
+    with strict_app.app_context():
+        net = build_network()
+        urls = ["/login", "/libraries/new", f"/libraries/{net.a.id}/edit", "/staff/accounts/new",
+                f"/staff/accounts/{net.target_a.id}/edit", "/account/password"]
+    client = strict_app.test_client()
+    for url in urls:
+        assert client.post(url, data={"username": "u.admin", "password": PASSWORD}).status_code == 400, url
+
+
+def test_saving_a_library_with_an_email_as_shown(client: FlaskClient, network: Network) -> None:
+    """The edit form, submitted as displayed (e-mail included), saves."""
+    lib = db.session.get(Library, network.a.id)
+    lib.email, lib.timezone = "kecamatan@bontang.example.org", "UTC"
+    db.session.commit()
+    login(client, "u.librarian")
+    page = client.get(f"/libraries/{network.a.id}/edit").get_data(as_text=True)
+    assert 'value="kecamatan@bontang.example.org"' in page
+    response = client.post(f"/libraries/{network.a.id}/edit", data={
+        "name": "Perpustakaan LIB-A", "email": "kecamatan@bontang.example.org", "phone": "0548-1",
+        "hours_mon": "08:00-12:00"})
+    assert response.status_code == 302
+    login_dpk = client.application.test_client()
+    login(login_dpk, "u.dpk")
+    form = login_dpk.get(f"/libraries/{network.a.id}/edit").get_data(as_text=True)
+    assert '<option selected value="UTC">UTC</option>' in form  # a zone set elsewhere stays selectable
+
+
+def test_logout_voids_a_copied_session_cookie(app: Flask, network: Network) -> None:
+    """After logout, a copy of the session cookie taken before is worthless."""
+    desk = app.test_client()
+    login(desk, "u.admin")
+    stolen = desk.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    assert desk.post("/logout").status_code == 302
+    thief = app.test_client()
+    thief.set_cookie(app.config["SESSION_COOKIE_NAME"], stolen)
+    assert thief.get("/staff/").status_code == 302
+
+
+def test_login_works_while_redis_is_down(session_dir: Path, app: Flask) -> None:
+    """Rate-limit counts fall back to memory when Redis is unreachable; nobody is locked out."""
+    down = make_app(session_dir, RATELIMIT_ENABLED=True, REDIS_URL="redis://127.0.0.1:1/0")
+    try:
+        with down.app_context():
+            build_network()
+        response = down.test_client().post("/login", data={"username": "u.admin", "password": PASSWORD})
+        assert response.status_code == 302
+    finally:
+        dispose(down)
+
+
+def test_form_errors_in_indonesian(client: FlaskClient, network: Network) -> None:
+    """WTForms' own messages are translated too."""
+    login(client, "u.librarian")
+    page = client.post("/staff/accounts/new", data={"username": "ab", "full_name": "", "role": "x",
+                                                    "locale": "id", "password": "short"}).get_data(as_text=True)
+    assert "Kolom ini wajib diisi." in page and "Pilihan tidak valid." in page and "antara 3 dan 64" in page
+    assert "This field is required" not in page
+
+
+def test_dpk_cannot_manage_admin_accounts(client: FlaskClient, network: Network) -> None:
+    """The DPK may not edit, reset or deactivate an administrator (it cannot grant that role)."""
+    login(client, "u.dpk")
+    admin_id = network.users["admin"].id
+    assert client.get(f"/staff/accounts/{admin_id}").status_code == 200
+    assert client.get(f"/staff/accounts/{admin_id}/edit").status_code == 403
+    assert client.get(f"/staff/accounts/{admin_id}/password").status_code == 403
+    assert "Nonaktifkan" not in client.get(f"/staff/accounts/{admin_id}").get_data(as_text=True)
+
+
+def test_out_of_range_numbers_are_not_errors(client: FlaskClient, network: Network) -> None:
+    """Huge page numbers and ids give a page or a 404, never a 500."""
+    login(client, "u.admin")
+    assert client.get("/jobs/?page=99999999999999999999").status_code == 200
+    assert client.get("/audit/?page=abc").status_code == 200
+    assert client.get("/libraries/99999999999").status_code == 404
+    assert client.get("/staff/accounts/?library=99999999999999").status_code == 404
+
+
+def test_audit_paging_keeps_the_filter(client: FlaskClient, network: Network) -> None:
+    """Next-page links keep ?action=."""
+    for _ in range(60):
+        client.post("/login", data={"username": "nobody", "password": "wrong password!"})
+    login(client, "u.admin")
+    page = client.get("/audit/?action=login").get_data(as_text=True)
+    assert "action=login" in page and "page=2" in page

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ils import audit, passwords
 from ils.authz import Actor, may_grant, require, visible_library_ids
@@ -33,10 +33,21 @@ def _snapshot(user: StaffUser) -> dict[str, Any]:
 
 
 def _require_staff_scope(actor: Actor, permission: str, user: StaffUser) -> None:
-    """Network-wide accounts are visible to network-wide actors only."""
+    """Network-wide accounts are visible to network-wide actors only; managing needs the role grant."""
     if user.library_id is None and not actor.network_wide:
         raise Forbidden()
     require(actor, permission, user.library_id)
+    if permission == "staff.manage" and not may_grant(actor, user.role):
+        raise Forbidden()
+
+
+def may_manage(actor: Actor, user: StaffUser) -> bool:
+    """True if the actor may edit, reset or deactivate this account (for showing buttons)."""
+    try:
+        _require_staff_scope(actor, "staff.manage", user)
+    except Forbidden:
+        return False
+    return True
 
 
 def list_staff(*, actor: Actor, library_id: int | None = None) -> list[StaffUser]:
@@ -226,7 +237,8 @@ def authenticate(*, username: str, password: str, ip: str | None,
     now = now or utcnow()
     name = (username or "").strip().lower()[:64]
     user = db.session.scalar(select(StaffUser).where(StaffUser.username == name))
-    anonymous = Actor(label=name or "?", role=Role.ASSESSOR, ip=ip)
+    # Something that cannot be a username (a password typed in the wrong box?) is not recorded.
+    anonymous = Actor(label=name if USERNAME_RE.match(name) else "(invalid)", role=Role.ASSESSOR, ip=ip)
     if user is None:
         # Hash anyway so a missing account takes as long as a wrong password.
         passwords.verify_password(_dummy_hash(), password)
@@ -234,13 +246,19 @@ def authenticate(*, username: str, password: str, ip: str | None,
         return None
     who = actor_for(user, ip)
     if user.locked_until is not None and user.locked_until > now:
+        passwords.verify_password(_dummy_hash(), password)  # same timing as any other refusal
         audit.record(who, "login.failed", object_type="staff", object_id=user.id,
                      library_id=user.library_id, details={"reason": "locked"}, now=now)
         return None
     if not passwords.verify_password(user.password_hash, password):
-        user.failed_logins += 1
+        # Counted in the database, not in Python: parallel attempts cannot lose increments.
+        failures = db.session.scalar(
+            update(StaffUser).where(StaffUser.id == user.id)
+            .values(failed_logins=StaffUser.failed_logins + 1).returning(StaffUser.failed_logins)
+            .execution_options(synchronize_session=False))
+        db.session.refresh(user)
         reason = "bad_password"
-        if user.failed_logins >= current_app.config["ILS_LOCKOUT_THRESHOLD"]:
+        if failures >= current_app.config["ILS_LOCKOUT_THRESHOLD"]:
             user.locked_until = now + timedelta(minutes=current_app.config["ILS_LOCKOUT_MINUTES"])
             user.failed_logins = 0
             reason = "locked_now"
@@ -261,7 +279,10 @@ def authenticate(*, username: str, password: str, ip: str | None,
 
 
 def record_logout(*, actor: Actor) -> None:
-    """Audit a logout."""
+    """Audit a logout and void every session of the account (a copied cookie stops working too)."""
+    user = db.session.get(StaffUser, actor.user_id) if actor.user_id else None
+    if user is not None:
+        user.session_version += 1
     audit.record(actor, "logout", object_type="staff", object_id=actor.user_id, library_id=actor.library_id)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, flash, jsonify, render_template, request
+from flask import Blueprint, Flask, current_app, flash, jsonify, render_template, request, url_for
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from ils.auth import current_actor
 from ils.authz import PERMISSIONS
-from ils.errors import IlsError, http_status
+from ils.errors import IlsError, NotFound, http_status
 from ils.extensions import db, sqlite_write_intent
 from ils.forms import LanguageForm
 from ils.mixins import utcnow
@@ -71,6 +71,29 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+MAX_PAGE = 100_000
+MAX_ID = 2**31 - 1  # the largest id a database integer column holds
+
+
+def page_arg() -> int:
+    """The ?page= argument, clamped to 1..MAX_PAGE (junk counts as 1)."""
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+
+
+def id_arg(name: str) -> int | None:
+    """An optional integer id from the query string; out of range is a 404."""
+    value = request.args.get(name, type=int)
+    if value is not None and not 0 < value <= MAX_ID:
+        raise NotFound()
+    return value
+
+
+def page_url(page: int) -> str:
+    """The current page's URL with another ?page=, keeping the filters."""
+    args = {**request.args.to_dict(), **(request.view_args or {}), "page": page}
+    return url_for(request.endpoint or "ils.index", **args)
+
+
 def wants_json() -> bool:
     """API paths answer errors in JSON."""
     return request.path.startswith("/api/") or request.path.endswith(".json")
@@ -119,11 +142,12 @@ def init_app(app: Flask) -> None:
     from ils.views import account, audit_log, home, jobs, libraries, staff  # noqa: F401  (routes)
 
     app.register_blueprint(bp)
-    app.before_request(_declare_write_intent)
+    # First of all before_request hooks: the session lookup in auth opens the first transaction.
+    app.before_request_funcs.setdefault(None, []).insert(0, _declare_write_intent)
     app.context_processor(_context)
     # Globals (not context) so macros imported without context can use them too.
     app.jinja_env.globals.update(now_utc=utcnow, get_locale=get_locale, format_datetime=format_datetime,
-                                 format_decimal=format_decimal)
+                                 format_decimal=format_decimal, page_url=page_url)
     app.after_request(_security_headers)
 
 

@@ -31,7 +31,8 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"],
+               exempt_when=lambda: not current_app.config.get("RATELIMIT_ENABLED", True))
 def login() -> str | Response:
     """Staff login form."""
     if current_user.is_authenticated:

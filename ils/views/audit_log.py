@@ -5,7 +5,7 @@ from flask import render_template, request
 
 from ils.auth import permission_required, require_actor
 from ils.services import overview
-from ils.views import bp
+from ils.views import bp, page_arg
 
 ACTION_FILTERS = ("login", "logout", "library.", "staff.", "job.")
 
@@ -15,7 +15,7 @@ ACTION_FILTERS = ("login", "logout", "library.", "staff.", "job.")
 def audit_list() -> str:
     """Logins, failed logins and every staff change, newest first (scoped to my library)."""
     actor = require_actor()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     action = request.args.get("action") or None
     if action not in ACTION_FILTERS:
         action = None

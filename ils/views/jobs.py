@@ -8,13 +8,13 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from ils import jobs
+from ils import jobs, reports
 from ils.auth import permission_required, require_actor
-from ils.authz import can, require
+from ils.authz import can
 from ils.extensions import db
 from ils.forms import PostForm
 from ils.models import JobRecord
-from ils.views import bp
+from ils.views import bp, page_arg
 
 
 def _as_json(record: JobRecord) -> dict[str, Any]:
@@ -29,7 +29,7 @@ def _as_json(record: JobRecord) -> dict[str, Any]:
 def jobs_list() -> str:
     """Jobs of my library (all for admin and DPK), newest first, with live progress bars."""
     actor = require_actor()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     records, total = jobs.list_jobs(actor=actor, page=page)
     titles = {kind: spec.title for kind, spec in jobs.JOBS.items()}
     return render_template("ils/jobs_list.html", records=records, total=total, page=page,
@@ -75,14 +75,10 @@ def job_retry(job_id: str) -> Response:
 @permission_required("reports.run")
 def job_network_report() -> Response:
     """Start the network summary report for my library (or the whole network)."""
-    actor = require_actor()
     form = PostForm()
     if not form.validate_on_submit():
         return redirect(url_for("ils.jobs_list"))
-    library_id = None if actor.network_wide else actor.library_id
-    require(actor, "reports.run", library_id)
-    record = jobs.enqueue("ils.network_report", actor=actor, library_id=library_id,
-                          args={"library_id": library_id})
+    record = reports.start_network_report(actor=require_actor())
     db.session.commit()
     flash(_("The report has been started; its progress is shown below."), "success")
     return redirect(url_for("ils.job_detail", job_id=record.id))

@@ -17,7 +17,8 @@ from ils.views import bp, run_form_service
 
 
 def _parents() -> list:
-    return services.list_libraries(actor=require_actor(), include_inactive=False)
+    # Inactive ones too: a library whose parent was deactivated must still be savable.
+    return services.list_libraries(actor=require_actor(), include_inactive=True)
 
 
 def _save(form: LibraryForm, library_id: int | None) -> Response | None:
@@ -58,7 +59,7 @@ def library_new() -> str | Response:
     return render_template("ils/library_form.html", form=form, library=None)
 
 
-@bp.route("/libraries/<int:library_id>")
+@bp.route("/libraries/<int(max=2147483647):library_id>")
 @permission_required("library.view")
 def library_detail(library_id: int) -> str:
     """One library's profile, opening hours and (for managers) its staff."""
@@ -72,7 +73,7 @@ def library_detail(library_id: int) -> str:
                            can_manage=can(actor, "library.manage"))
 
 
-@bp.route("/libraries/<int:library_id>/edit", methods=["GET", "POST"])
+@bp.route("/libraries/<int(max=2147483647):library_id>/edit", methods=["GET", "POST"])
 @permission_required("library.settings")
 def library_edit(library_id: int) -> str | Response:
     """Edit a library: settings for its librarian, everything for admin and DPK."""
@@ -95,7 +96,7 @@ def library_edit(library_id: int) -> str | Response:
     return render_template("ils/library_form.html", form=form, library=library)
 
 
-@bp.route("/libraries/<int:library_id>/active", methods=["POST"])
+@bp.route("/libraries/<int(max=2147483647):library_id>/active", methods=["POST"])
 @permission_required("library.manage")
 def library_set_active(library_id: int) -> Response:
     """Deactivate or reactivate a library."""

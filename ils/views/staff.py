@@ -12,12 +12,12 @@ from ils.forms import PasswordForm, PostForm, StaffForm, staff_initial
 from ils.models import Role
 from ils.services import libraries as library_services
 from ils.services import staff as services
-from ils.views import bp, run_form_service
+from ils.views import bp, id_arg, run_form_service
 
 
 def _form(actor: Actor, creating: bool, **kwargs: object) -> StaffForm:
     roles = sorted(GRANTABLE_ROLES.get(actor.role, frozenset()), key=list(Role).index)
-    libraries = (library_services.list_libraries(actor=actor, include_inactive=False)
+    libraries = (library_services.list_libraries(actor=actor, include_inactive=True)
                  if actor.network_wide else None)
     return StaffForm(roles=roles, libraries=libraries, creating=creating, **kwargs)
 
@@ -27,7 +27,7 @@ def _form(actor: Actor, creating: bool, **kwargs: object) -> StaffForm:
 def staff_list() -> str:
     """Staff accounts of my library (all libraries for admin and DPK, filterable)."""
     actor = require_actor()
-    library_id = request.args.get("library", type=int)
+    library_id = id_arg("library")
     library = library_services.get_library(actor=actor, library_id=library_id) if library_id else None
     users = services.list_staff(actor=actor, library_id=library_id)
     return render_template("ils/staff_list.html", users=users, library=library,
@@ -51,18 +51,17 @@ def staff_new() -> str | Response:
     return render_template("ils/staff_form.html", form=form, user=None)
 
 
-@bp.route("/staff/accounts/<int:staff_id>")
+@bp.route("/staff/accounts/<int(max=2147483647):staff_id>")
 @permission_required("staff.view")
 def staff_detail(staff_id: int) -> str:
     """One staff account."""
     actor = require_actor()
     user = services.get_staff(actor=actor, staff_id=staff_id)
-    manageable = can(actor, "staff.manage", user.library_id) and (
-        user.library_id is not None or actor.network_wide)
-    return render_template("ils/staff_detail.html", user=user, post_form=PostForm(), can_manage=manageable)
+    return render_template("ils/staff_detail.html", user=user, post_form=PostForm(),
+                           can_manage=services.may_manage(actor, user))
 
 
-@bp.route("/staff/accounts/<int:staff_id>/edit", methods=["GET", "POST"])
+@bp.route("/staff/accounts/<int(max=2147483647):staff_id>/edit", methods=["GET", "POST"])
 @permission_required("staff.manage")
 def staff_edit(staff_id: int) -> str | Response:
     """Edit a staff account."""
@@ -78,7 +77,7 @@ def staff_edit(staff_id: int) -> str | Response:
     return render_template("ils/staff_form.html", form=form, user=user)
 
 
-@bp.route("/staff/accounts/<int:staff_id>/password", methods=["GET", "POST"])
+@bp.route("/staff/accounts/<int(max=2147483647):staff_id>/password", methods=["GET", "POST"])
 @permission_required("staff.manage")
 def staff_password(staff_id: int) -> str | Response:
     """Set a new password for another staff member."""
@@ -97,7 +96,7 @@ def staff_password(staff_id: int) -> str | Response:
     return render_template("ils/password.html", form=form, own=False, user=user)
 
 
-@bp.route("/staff/accounts/<int:staff_id>/active", methods=["POST"])
+@bp.route("/staff/accounts/<int(max=2147483647):staff_id>/active", methods=["POST"])
 @permission_required("staff.manage")
 def staff_set_active(staff_id: int) -> Response:
     """Deactivate or reactivate an account."""
