@@ -23,6 +23,7 @@ from ils.errors import IlsError
 from ils.extensions import db
 from ils.models import JobRecord, JobStatus, LibraryType, Role, StaffUser
 from ils.schedule import SCHEDULE
+from ils.services import jobs as job_services
 from ils.services import libraries as library_services
 from ils.services import staff as staff_services
 
@@ -224,7 +225,7 @@ def cron(for_seconds: float | None) -> None:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 def list_jobs(limit: int) -> None:
     """Show the newest job records."""
-    records, _total = jobs.list_jobs(actor=_actor(), page_size=limit)
+    records, _total = job_services.list_jobs(actor=_actor(), page_size=limit)
     for rec in records:
         click.echo(f"{rec.created_at:%Y-%m-%d %H:%M} {rec.status.value:9} {rec.progress:3}% {rec.kind} {rec.id}")
 

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from ils import jobs
+from ils.services import jobs as job_services
 from ils.authz import Actor
 from ils.errors import Forbidden, PolicyViolation, ValidationFailed
 from ils.extensions import db
@@ -73,12 +74,12 @@ def test_failed_job_keeps_error_and_can_be_retried(ctx: Flask, network: Network)
     # Raw exception text may carry data; staff see only the kind of error.
     assert "RuntimeError" in failed.error and "Budi" not in failed.error
     with pytest.raises(Forbidden):
-        jobs.retry(actor=cataloguer, job_id=record_id)
-    new = jobs.retry(actor=librarian, job_id=record_id)
+        job_services.retry(actor=cataloguer, job_id=record_id)
+    new = job_services.retry(actor=librarian, job_id=record_id)
     db.session.commit()
     assert new.retry_of_id == record_id and new.args == {"fail": True}
     with pytest.raises(PolicyViolation):
-        jobs.retry(actor=librarian, job_id=new.id)
+        job_services.retry(actor=librarian, job_id=new.id)
     assert len(CALLS) == 1
 
 

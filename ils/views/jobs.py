@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from ils import jobs, reports
+from ils.services import jobs as job_services
 from ils.auth import permission_required, require_actor
 from ils.authz import can
 from ils.extensions import db
@@ -30,10 +31,10 @@ def jobs_list() -> str:
     """Jobs of my library (all for admin and DPK), newest first, with live progress bars."""
     actor = require_actor()
     page = page_arg()
-    records, total = jobs.list_jobs(actor=actor, page=page)
+    records, total = job_services.list_jobs(actor=actor, page=page)
     titles = {kind: spec.title for kind, spec in jobs.JOBS.items()}
     return render_template("ils/jobs_list.html", records=records, total=total, page=page,
-                           page_size=jobs.PAGE_SIZE, titles=titles, post_form=PostForm(),
+                           page_size=job_services.PAGE_SIZE, titles=titles, post_form=PostForm(),
                            queue_ok=jobs.redis_ok(),
                            can_run_report=can(actor, "reports.run", actor.library_id) or actor.network_wide)
 
@@ -42,7 +43,7 @@ def jobs_list() -> str:
 @permission_required("jobs.view")
 def jobs_status() -> Response:
     """Progress of several jobs for the live poller: ?id=..&id=.."""
-    records = jobs.jobs_status(actor=require_actor(), job_ids=request.args.getlist("id"))
+    records = job_services.jobs_status(actor=require_actor(), job_ids=request.args.getlist("id"))
     return jsonify({"jobs": [_as_json(r) for r in records]})
 
 
@@ -51,7 +52,7 @@ def jobs_status() -> Response:
 def job_detail(job_id: str) -> str:
     """One job: progress, message, result or error."""
     actor = require_actor()
-    record = jobs.get_job(actor=actor, job_id=job_id)
+    record = job_services.get_job(actor=actor, job_id=job_id)
     spec = jobs.JOBS.get(record.kind)
     return render_template("ils/job_detail.html", record=record, title=spec.title if spec else record.kind,
                            post_form=PostForm(),
@@ -65,7 +66,7 @@ def job_retry(job_id: str) -> Response:
     form = PostForm()
     if not form.validate_on_submit():
         return redirect(url_for("ils.job_detail", job_id=job_id))
-    new = jobs.retry(actor=require_actor(), job_id=job_id)
+    new = job_services.retry(actor=require_actor(), job_id=job_id)
     db.session.commit()
     flash(_("The job has been started again."), "success")
     return redirect(url_for("ils.job_detail", job_id=new.id))
