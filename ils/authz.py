@@ -80,6 +80,13 @@ def visible_library_ids(actor: Actor) -> set[int] | None:
     return {actor.library_id} if actor.library_id is not None else set()
 
 
+def require_listing(actor: Actor, permission: str) -> set[int] | None:
+    """Check a list permission and return the library ids to filter by (None: all)."""
+    ids = visible_library_ids(actor)
+    require(actor, permission, None if ids is None else actor.library_id)
+    return ids
+
+
 def may_grant(actor: Actor, role: Role) -> bool:
     """True if the actor may give ``role`` to a staff account."""
     return role in GRANTABLE_ROLES.get(actor.role, frozenset())

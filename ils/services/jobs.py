@@ -7,30 +7,30 @@ from typing import Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, select, update
 
 from ils import audit
-from ils.authz import Actor, require, visible_library_ids
+from ils.authz import Actor, require, require_listing
 from ils.errors import NotFound, PolicyViolation
 from ils.extensions import db
 from ils.jobs import JobContext, enqueue, register_job
 from ils.mixins import utcnow
 from ils.models import JobRecord, JobStatus
+from ils.services import page_of
 
 PAGE_SIZE = 30
 
 
+def _visible(actor: Actor) -> Select:
+    """Job records the actor may list (jobs.view, scoped to their library)."""
+    stmt = select(JobRecord)
+    ids = require_listing(actor, "jobs.view")
+    return stmt if ids is None else stmt.where(JobRecord.library_id.in_(ids))
+
+
 def list_jobs(*, actor: Actor, page: int = 1, page_size: int = PAGE_SIZE) -> tuple[list[JobRecord], int]:
     """Job records the actor may see, newest first, and the total."""
-    ids = visible_library_ids(actor)
-    require(actor, "jobs.view", None if ids is None else actor.library_id)
-    stmt = select(JobRecord)
-    if ids is not None:
-        stmt = stmt.where(JobRecord.library_id.in_(ids))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(stmt.order_by(JobRecord.created_at.desc())
-                              .offset((max(page, 1) - 1) * page_size).limit(page_size))
-    return list(rows), total
+    return page_of(_visible(actor).order_by(JobRecord.created_at.desc()), page=page, page_size=page_size)
 
 
 def get_job(*, actor: Actor, job_id: str) -> JobRecord:
@@ -47,12 +47,7 @@ def get_job(*, actor: Actor, job_id: str) -> JobRecord:
 
 def jobs_status(*, actor: Actor, job_ids: list[str]) -> list[JobRecord]:
     """Several job records at once for the live progress poller (invisible ones left out)."""
-    ids = visible_library_ids(actor)
-    require(actor, "jobs.view", None if ids is None else actor.library_id)
-    stmt = select(JobRecord).where(JobRecord.id.in_(job_ids[:100]))
-    if ids is not None:
-        stmt = stmt.where(JobRecord.library_id.in_(ids))
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(_visible(actor).where(JobRecord.id.in_(job_ids[:100]))))
 
 
 def retry(*, actor: Actor, job_id: str) -> JobRecord:

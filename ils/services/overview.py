@@ -8,9 +8,10 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from sqlalchemy import func, select
 
-from ils.authz import Actor, can, require, visible_library_ids
+from ils.authz import Actor, can, require, require_listing, visible_library_ids
 from ils.extensions import db
 from ils.models import AuditEvent, JobRecord, JobStatus, Library, LibraryType, StaffUser
+from ils.services import page_of
 
 PAGE_SIZE = 50
 
@@ -77,8 +78,7 @@ def attention_items(*, actor: Actor, now: datetime) -> list[Attention]:
 def list_audit(*, actor: Actor, page: int = 1, action: str | None = None,
                library_id: int | None = None) -> tuple[list[AuditEvent], int]:
     """Audit events the actor may read, newest first, with the total count."""
-    ids = visible_library_ids(actor)
-    require(actor, "audit.view", None if ids is None else actor.library_id)
+    ids = require_listing(actor, "audit.view")
     stmt = select(AuditEvent)
     if ids is not None:
         stmt = stmt.where(AuditEvent.library_id.in_(ids))
@@ -87,7 +87,4 @@ def list_audit(*, actor: Actor, page: int = 1, action: str | None = None,
         stmt = stmt.where(AuditEvent.library_id == library_id)
     if action:
         stmt = stmt.where(AuditEvent.action.startswith(action))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-                              .offset((max(page, 1) - 1) * PAGE_SIZE).limit(PAGE_SIZE))
-    return list(rows), total
+    return page_of(stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()), page=page, page_size=PAGE_SIZE)

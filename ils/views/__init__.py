@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
 from ils.auth import current_actor
@@ -73,6 +74,13 @@ def _security_headers(response: Response) -> Response:
 
 MAX_PAGE = 100_000
 MAX_ID = 2**31 - 1  # the largest id a database integer column holds
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>``: a positive database id; anything larger than a column holds is a 404."""
+
+    def __init__(self, url_map: Any) -> None:
+        super().__init__(url_map, min=1, max=MAX_ID)
 
 
 def page_arg() -> int:
@@ -141,6 +149,7 @@ def init_app(app: Flask) -> None:
     """Register the core blueprint and the web plumbing."""
     from ils.views import account, audit_log, home, jobs, libraries, staff  # noqa: F401  (routes)
 
+    app.url_map.converters["id"] = IdConverter
     app.register_blueprint(bp)
     # First of all before_request hooks: the session lookup in auth opens the first transaction.
     app.before_request_funcs.setdefault(None, []).insert(0, _declare_write_intent)

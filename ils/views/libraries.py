@@ -59,7 +59,7 @@ def library_new() -> str | Response:
     return render_template("ils/library_form.html", form=form, library=None)
 
 
-@bp.route("/libraries/<int(max=2147483647):library_id>")
+@bp.route("/libraries/<id:library_id>")
 @permission_required("library.view")
 def library_detail(library_id: int) -> str:
     """One library's profile, opening hours and (for managers) its staff."""
@@ -73,7 +73,7 @@ def library_detail(library_id: int) -> str:
                            can_manage=can(actor, "library.manage"))
 
 
-@bp.route("/libraries/<int(max=2147483647):library_id>/edit", methods=["GET", "POST"])
+@bp.route("/libraries/<id:library_id>/edit", methods=["GET", "POST"])
 @permission_required("library.settings")
 def library_edit(library_id: int) -> str | Response:
     """Edit a library: settings for its librarian, everything for admin and DPK."""
@@ -96,7 +96,7 @@ def library_edit(library_id: int) -> str | Response:
     return render_template("ils/library_form.html", form=form, library=library)
 
 
-@bp.route("/libraries/<int(max=2147483647):library_id>/active", methods=["POST"])
+@bp.route("/libraries/<id:library_id>/active", methods=["POST"])
 @permission_required("library.manage")
 def library_set_active(library_id: int) -> Response:
     """Deactivate or reactivate a library."""

@@ -51,7 +51,7 @@ def staff_new() -> str | Response:
     return render_template("ils/staff_form.html", form=form, user=None)
 
 
-@bp.route("/staff/accounts/<int(max=2147483647):staff_id>")
+@bp.route("/staff/accounts/<id:staff_id>")
 @permission_required("staff.view")
 def staff_detail(staff_id: int) -> str:
     """One staff account."""
@@ -61,7 +61,7 @@ def staff_detail(staff_id: int) -> str:
                            can_manage=services.may_manage(actor, user))
 
 
-@bp.route("/staff/accounts/<int(max=2147483647):staff_id>/edit", methods=["GET", "POST"])
+@bp.route("/staff/accounts/<id:staff_id>/edit", methods=["GET", "POST"])
 @permission_required("staff.manage")
 def staff_edit(staff_id: int) -> str | Response:
     """Edit a staff account."""
@@ -77,7 +77,7 @@ def staff_edit(staff_id: int) -> str | Response:
     return render_template("ils/staff_form.html", form=form, user=user)
 
 
-@bp.route("/staff/accounts/<int(max=2147483647):staff_id>/password", methods=["GET", "POST"])
+@bp.route("/staff/accounts/<id:staff_id>/password", methods=["GET", "POST"])
 @permission_required("staff.manage")
 def staff_password(staff_id: int) -> str | Response:
     """Set a new password for another staff member."""
@@ -96,7 +96,7 @@ def staff_password(staff_id: int) -> str | Response:
     return render_template("ils/password.html", form=form, own=False, user=user)
 
 
-@bp.route("/staff/accounts/<int(max=2147483647):staff_id>/active", methods=["POST"])
+@bp.route("/staff/accounts/<id:staff_id>/active", methods=["POST"])
 @permission_required("staff.manage")
 def staff_set_active(staff_id: int) -> Response:
     """Deactivate or reactivate an account."""
