@@ -48,6 +48,13 @@ class Config:
     # Search index folder (None: <instance>/search-index).
     ILS_SEARCH_INDEX_DIR: str | None = None
 
+    # Catalog: our MARC organisation code (001/003 of records made here, 040 $a/$c).
+    CATALOG_ORG_CODE = "IdBtgDPK"
+    # Largest MARC file accepted from the browser (the CLI has no limit); below MAX_CONTENT_LENGTH.
+    CATALOG_IMPORT_MAX_BYTES = 60 * 1024 * 1024
+    # Records per import transaction (the resume point after a crash moves in these steps).
+    CATALOG_IMPORT_CHUNK = 500
+
     # Login protection: per-IP rate limit and per-account lockout.
     ILS_LOGIN_RATE_LIMIT = "20 per minute"
     ILS_LOCKOUT_THRESHOLD = 10

@@ -1,7 +1,7 @@
 """Writing the audit trail: one row per login, failed login and staff change."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from ils.authz import Actor
@@ -14,7 +14,7 @@ SECRET_FIELDS = frozenset({"password", "password_hash", "nik", "pin", "csrf_toke
 
 
 def _clean(value: Any) -> Any:
-    if isinstance(value, datetime):
+    if isinstance(value, (datetime, date)):
         return value.isoformat()
     if hasattr(value, "value"):  # enums
         return value.value

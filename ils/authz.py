@@ -24,6 +24,14 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "jobs.view": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN, Role.CATALOGUER, Role.CIRCULATION}),
     "jobs.manage": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN}),
     "reports.run": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN}),
+    # The union catalog: every staff member may look; records are shared, items are scoped.
+    "catalog.view": frozenset(Role),
+    # Create and edit records, add and edit the library's own items, print labels.
+    "catalog.edit": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN, Role.CATALOGUER}),
+    # Merging two records moves other libraries' items: trained cataloguers and the DPK.
+    "catalog.merge": frozenset({Role.ADMIN, Role.DPK, Role.CATALOGUER}),
+    "catalog.import": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN, Role.CATALOGUER}),
+    "catalog.export": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN, Role.CATALOGUER, Role.ASSESSOR}),
 }
 
 # Which roles an actor may hand out when creating or editing staff.

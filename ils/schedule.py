@@ -20,4 +20,6 @@ class Periodic:
 SCHEDULE: list[Periodic] = [
     Periodic("ils.network_report", "0 1 * * *", "Nightly network summary for the DPK"),
     Periodic("ils.purge_job_records", "30 2 * * *", "Remove job records past their retention"),
+    # Catalog changes made while the queue was unreachable wait in the outbox until this runs.
+    Periodic("catalog.index_changes", "7 * * * *", "Bring the search index up to date with the catalog"),
 ]

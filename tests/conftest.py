@@ -6,6 +6,7 @@ Each test starts from empty tables and an empty fake Redis.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
+from catalog import search
 from ils import create_app, jobs
 from ils.extensions import db
 from tests import factories
@@ -109,6 +111,8 @@ def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
     with application.app_context():
         # Only this test database of Redis (CI uses db 15), never the whole server.
         jobs.connection().flushdb()
+        # The search index is rebuilt from the database, so it starts empty with the tables.
+        shutil.rmtree(search.index_dir(), ignore_errors=True)
     yield
 
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 from flask.testing import FlaskClient
 
@@ -52,6 +54,12 @@ class Network:
     target_b: StaffUser | None = None
     job_a: JobRecord | None = None
     job_b: JobRecord | None = None
+    record_a: Any = None  # a catalog record with a copy at A (and one at B for record_b)
+    record_b: Any = None
+    item_a: Any = None
+    item_b: Any = None
+    batch_a: Any = None  # finished import batches of A and B
+    batch_b: Any = None
 
 
 def build_network() -> Network:
@@ -66,8 +74,37 @@ def build_network() -> Network:
     net.target_b = make_staff("target.b", Role.CATALOGUER, b)
     net.job_a = make_job(a)
     net.job_b = make_job(b)
+    net.record_a, net.item_a = make_record("Hikayat Pesisir Bontang", a, barcode="A0001")
+    net.record_b, net.item_b = make_record("Mangrove Kalimantan Timur", b, barcode="B0001")
+    net.batch_a, net.batch_b = make_batch(a), make_batch(b)
     db.session.commit()
     return net
+
+
+def make_record(title: str, library: Library | None = None, *, barcode: str = "", isbn: str = "",
+                **entry: Any) -> tuple[Any, Any]:
+    """A catalog record from the quick form (and one copy at ``library``)."""
+    from catalog.build import QuickEntry, build
+    from catalog.services import items, records
+
+    marc = build(QuickEntry(title=title, isbn=isbn, **entry), org_code="TEST", today=date(2026, 1, 5))
+    record = records.create_record(marc=marc, actor=SYSTEM)
+    item = None
+    if library is not None:
+        item = items.add_item(record_id=record.id, library_id=library.id, data=items.ItemInput(barcode=barcode),
+                              actor=SYSTEM, today=date(2026, 1, 5))
+    return record, item
+
+
+def make_batch(library: Library) -> Any:
+    """A finished (empty) import batch of a library."""
+    from catalog.models import BatchStatus, ImportBatch
+
+    batch = ImportBatch(library_id=library.id, filename="x.mrc", stored_path="/nonexistent", sha256="0" * 64,
+                        size=1, format="iso2709", status=BatchStatus.DONE, counts={}, actor_label="test")
+    db.session.add(batch)
+    db.session.flush()
+    return batch
 
 
 def login(client: FlaskClient, username: str, password: str = PASSWORD) -> None:

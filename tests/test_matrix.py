@@ -7,7 +7,9 @@ actor really gets through (a redirect), not just a re-rendered form.
 from __future__ import annotations
 
 from collections.abc import Callable
+import io
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -95,6 +97,56 @@ def nothing(net: Network, side: str, role: str) -> FormData:
     return {}
 
 
+def record(net: Network, side: str) -> int:
+    return (net.record_a if side == "own" else net.record_b).id
+
+
+def item(net: Network, side: str) -> int:
+    return (net.item_a if side == "own" else net.item_b).id
+
+
+def batch(net: Network, side: str) -> int:
+    return (net.batch_a if side == "own" else net.batch_b).id
+
+
+def quick_record(net: Network, side: str, role: str) -> FormData:
+    return {"title": "Nelayan Bontang Kuala", "authors": "Saleh, Muhammad", "year": "2024", "language": "ind",
+            "item_type": "buku", "source": "pembelian", "add_item": "y", "lendable_network": "y"}
+
+
+def marc_text(net: Network, side: str, role: str) -> FormData:
+    return {"marc": "=LDR  00000nam\\a2200000\\i\\4500\n=008  " + "\\" * 40 + "\n=245  00$aCatatan Matrix."}
+
+
+def merge_other(net: Network, side: str, role: str) -> FormData:
+    other = net.record_b if side == "own" else net.record_a
+    return {"other_id": other.id, "confirm": "y"}
+
+
+def new_item(net: Network, side: str, role: str) -> FormData:
+    return {"barcode": "", "item_type": "buku", "source": "hadiah", "lendable_network": "y", "public": "y"}
+
+
+def item_values(net: Network, side: str, role: str) -> FormData:
+    copy = net.item_a if side == "own" else net.item_b
+    return {"barcode": copy.barcode, "accession_number": copy.accession_number, "collection": "Anak",
+            "item_type": "buku", "source": "pembelian", "price": "45000", "lendable_network": "y", "public": "y"}
+
+
+def catalog_settings(net: Network, side: str, role: str) -> FormData:
+    return {"accession_pattern": "{seq:04d}/{code}/{yy}", "barcode_prefix": "BTG", "default_collection": "Umum",
+            "items_public": "y"}
+
+
+def upload(net: Network, side: str, role: str) -> FormData:
+    from catalog.build import QuickEntry, build
+    from catalog.marc import iso2709
+
+    data = iso2709(build(QuickEntry(title="Berkas Impor Matrix"), org_code="T", today=date(2026, 1, 1)))
+    return {"file": (io.BytesIO(data), "matrix.mrc"), "format": "auto", "encoding": "auto", "on_match": "items",
+            "library_id": net.a.id}
+
+
 ROUTES: dict[tuple[str, str], Route] = {
     ("ils.index", "GET"): Route(lambda n, s: "/", None),
     ("ils.login", "GET"): Route(lambda n, s: "/login", None),
@@ -132,6 +184,53 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("ils.job_detail", "GET"): Route(lambda n, s: f"/jobs/{job(n, s)}", "jobs.view", True),
     ("ils.job_retry", "POST"): Route(lambda n, s: f"/jobs/{job(n, s)}/retry", "jobs.manage", True, data=nothing),
     ("ils.job_network_report", "POST"): Route(lambda n, s: "/jobs/network-report", "reports.run", data=nothing),
+    ("catalog.catalog_home", "GET"): Route(lambda n, s: "/catalog/?q=hikayat", "catalog.view"),
+    ("catalog.catalog_scan", "GET"): Route(lambda n, s: "/catalog/scan?q=pesisir", "catalog.edit"),
+    ("catalog.catalog_export", "GET"): Route(lambda n, s: "/catalog/export?format=marcxml", "catalog.export"),
+    ("catalog.catalog_settings", "GET"): Route(lambda n, s: f"/catalog/settings?library={lib(n, s)}",
+                                               "library.settings", True),
+    ("catalog.catalog_settings", "POST"): Route(lambda n, s: f"/catalog/settings?library={lib(n, s)}",
+                                                "library.settings", True, data=catalog_settings),
+    ("catalog.record_new", "GET"): Route(lambda n, s: "/catalog/records/new?isbn=9786020331256", "catalog.edit"),
+    ("catalog.record_new", "POST"): Route(lambda n, s: "/catalog/records/new", "catalog.edit", data=quick_record),
+    ("catalog.record_new_marc", "GET"): Route(lambda n, s: "/catalog/records/new/marc", "catalog.edit"),
+    ("catalog.record_new_marc", "POST"): Route(lambda n, s: "/catalog/records/new/marc", "catalog.edit",
+                                               data=marc_text),
+    ("catalog.record_detail", "GET"): Route(lambda n, s: f"/catalog/records/{record(n, s)}", "catalog.view"),
+    ("catalog.record_marc", "GET"): Route(lambda n, s: f"/catalog/records/{record(n, s)}/marc", "catalog.edit"),
+    ("catalog.record_marc", "POST"): Route(lambda n, s: f"/catalog/records/{record(n, s)}/marc", "catalog.edit",
+                                           data=marc_text),
+    ("catalog.record_quick_edit", "GET"): Route(lambda n, s: f"/catalog/records/{record(n, s)}/quick",
+                                                "catalog.edit"),
+    ("catalog.record_quick_edit", "POST"): Route(lambda n, s: f"/catalog/records/{record(n, s)}/quick",
+                                                 "catalog.edit", data=quick_record),
+    ("catalog.record_history", "GET"): Route(lambda n, s: f"/catalog/records/{record(n, s)}/history?a=1&b=1",
+                                             "catalog.view"),
+    ("catalog.record_merge", "GET"): Route(lambda n, s: f"/catalog/records/{record(n, s)}/merge", "catalog.merge"),
+    ("catalog.record_merge", "POST"): Route(lambda n, s: f"/catalog/records/{record(n, s)}/merge", "catalog.merge",
+                                            data=merge_other),
+    ("catalog.record_delete", "POST"): Route(lambda n, s: f"/catalog/records/{record(n, s)}/delete", "catalog.edit",
+                                             data=nothing),
+    ("catalog.item_new", "GET"): Route(lambda n, s: f"/catalog/records/{record(n, s)}/items/new?library={lib(n, s)}",
+                                       "catalog.edit", True),
+    ("catalog.item_new", "POST"): Route(lambda n, s: f"/catalog/records/{record(n, s)}/items/new?library={lib(n, s)}",
+                                        "catalog.edit", True, data=new_item),
+    ("catalog.item_edit", "GET"): Route(lambda n, s: f"/catalog/items/{item(n, s)}/edit", "catalog.edit", True),
+    ("catalog.item_edit", "POST"): Route(lambda n, s: f"/catalog/items/{item(n, s)}/edit", "catalog.edit", True,
+                                         data=item_values),
+    ("catalog.item_withdraw", "POST"): Route(lambda n, s: f"/catalog/items/{item(n, s)}/withdraw", "catalog.edit",
+                                             True, data=lambda n, s, r: {"reason": "rusak berat"}),
+    ("catalog.item_delete", "POST"): Route(lambda n, s: f"/catalog/items/{item(n, s)}/delete", "catalog.edit", True,
+                                           data=nothing),
+    ("catalog.import_list", "GET"): Route(lambda n, s: "/catalog/imports/", "catalog.import"),
+    ("catalog.import_list", "POST"): Route(lambda n, s: "/catalog/imports/", "catalog.import", data=upload),
+    ("catalog.import_detail", "GET"): Route(lambda n, s: f"/catalog/imports/{batch(n, s)}", "catalog.import", True),
+    ("catalog.import_report", "GET"): Route(lambda n, s: f"/catalog/imports/{batch(n, s)}/report.csv",
+                                            "catalog.import", True),
+    ("catalog.import_resume", "POST"): Route(lambda n, s: f"/catalog/imports/{batch(n, s)}/resume", "catalog.import",
+                                             True, data=nothing),
+    ("catalog.import_revert", "POST"): Route(lambda n, s: f"/catalog/imports/{batch(n, s)}/revert", "catalog.import",
+                                             True, data=nothing),
     ("catalog.opac_home", "GET"): Route(lambda n, s: "/opac/", None),
     ("catalog.opac_search", "GET"): Route(lambda n, s: "/opac/search?q=baca", None),
 }
@@ -180,6 +279,7 @@ def test_route_role_scope(app: Flask, key: tuple[str, str], role: str) -> None:
         if username:
             login(client, username)
         response = client.open(url, method=method, data=data)
+        response.get_data()  # streamed downloads run (and close their transaction) only when read
         want = expected(route, role, side)
         got = response.status_code
         where = f"{method} {url} as {role} ({side})"

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -220,3 +221,10 @@ def count_by_type(*, only_active: bool = True) -> dict[str, int]:
     if only_active:
         stmt = stmt.where(Library.active.is_(True))
     return {row[0].value: row[1] for row in db.session.execute(stmt)}
+
+
+def library_today(library_id: int | None, now: datetime | None = None) -> date:
+    """Today's date in the library's timezone (the network default when unknown)."""
+    library = db.session.get(Library, library_id) if library_id is not None else None
+    zone = library.timezone if library is not None else current_app.config["ILS_DEFAULT_TIMEZONE"]
+    return (now or datetime.now(timezone.utc)).astimezone(ZoneInfo(zone)).date()

@@ -1,13 +1,12 @@
 """Public OPAC pages: the landing page with the search box and the library directory."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import render_template, request
 
+from catalog.views import bp
 from ils.forms import WEEKDAY_LABELS
 from ils.models import WEEKDAYS
 from ils.services.libraries import public_directory
-
-bp = Blueprint("catalog", __name__, template_folder="templates")
 
 
 @bp.route("/opac/")

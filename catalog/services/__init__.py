@@ -1,0 +1,1 @@
+"""Catalog services: records, items, imports, exports, labels and statistics (keyword-only, actor explicit)."""

@@ -1,0 +1,66 @@
+"""The search outbox: catalog changes are noted in the same transaction, then a job hands them on.
+
+The index (catalog.search) is never the only copy of anything: a lost job only delays the update,
+because the rows stay in catalog_index_change until the job has applied them.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from catalog.models import IndexChange, Record
+from ils import jobs
+from ils.authz import Actor
+from ils.extensions import db
+from ils.mixins import utcnow
+from ils.models import JobRecord, JobStatus
+
+INDEX_JOB = "catalog.index_changes"
+SESSION_FLAG = "catalog_index_requested"
+
+
+def mark_changed(record_ids: Iterable[int]) -> None:
+    """Note records whose index entry must be refreshed (or removed); the job is requested once."""
+    ids = sorted(set(record_ids))
+    if not ids:
+        return
+    now = utcnow()
+    existing = set(db.session.scalars(select(IndexChange.record_id).where(IndexChange.record_id.in_(ids))))
+    for record_id in ids:
+        if record_id in existing:
+            db.session.get(IndexChange, record_id).changed_at = now
+        else:
+            db.session.add(IndexChange(record_id=record_id, changed_at=now))
+    request_index_job()
+
+
+def request_index_job() -> None:
+    """Enqueue the index job after commit, unless one is already waiting in the queue."""
+    if db.session.info.get(SESSION_FLAG):
+        return
+    waiting = db.session.scalar(select(JobRecord.id).where(JobRecord.kind == INDEX_JOB,
+                                                         JobRecord.status == JobStatus.QUEUED).limit(1))
+    # Without a reachable queue the change waits in the outbox; the periodic run picks it up.
+    if waiting is None and jobs.redis_ok():
+        jobs.enqueue(INDEX_JOB, actor=Actor.system("system:catalog"))
+    db.session.info[SESSION_FLAG] = True
+
+
+def pending(limit: int = 500) -> list[tuple[int, bool]]:
+    """(record id, still exists) for the oldest pending changes."""
+    rows = db.session.execute(select(IndexChange.record_id, Record.id).outerjoin(Record, Record.id == IndexChange.record_id)
+                              .order_by(IndexChange.changed_at).limit(limit)).all()
+    return [(change_id, record_id is not None) for change_id, record_id in rows]
+
+
+def _forget_flag(session: Session, *_args: object) -> None:
+    session.info.pop(SESSION_FLAG, None)
+
+
+def install_session_hooks() -> None:
+    """Forget "index job requested" at the end of each transaction (idempotent)."""
+    for name in ("after_commit", "after_rollback"):
+        if not event.contains(Session, name, _forget_flag):
+            event.listen(Session, name, _forget_flag)

@@ -1,0 +1,114 @@
+"""A worker killed (SIGKILL) in the middle of an import, then resumed: nothing twice, nothing lost.
+
+Runs a real `flask --app ils jobs worker` process on a real Redis (CI's, or the embedded one) and
+kills its whole process group while the batch is between chunks.
+"""
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from catalog import marc
+from catalog.build import QuickEntry, build
+from catalog.models import BatchStatus, ImportBatch, ImportRow, Item, Record
+from catalog.services import imports
+from ils import jobs
+from ils.authz import Actor
+from ils.extensions import db, sqlite_write_intent
+from ils.mixins import utcnow
+from ils.models import JobRecord, JobStatus
+from tests.conftest import REPO
+from tests.factories import make_library
+from tests.test_real_worker import redis_url  # noqa: F401  (fixture)
+
+RECORDS = 3000
+
+
+def _file() -> bytes:
+    out = io.BytesIO()
+    for n in range(RECORDS):
+        record = build(QuickEntry(title=f"Catatan Lapangan Nelayan Jilid {n}", authors=[f"Penulis, Nomor {n % 97}"],
+                                  year=1990 + n % 30), org_code="T", today=date(2026, 1, 1))
+        record["fields"].append({"952": {"ind1": " ", "ind2": " ", "subfields": [{"p": f"KILL{n:05d}"}]}})
+        out.write(marc.iso2709(record))
+    return out.getvalue()
+
+
+def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([sys.executable, "-m", "flask", "--app", "ils", "jobs", "worker", "--burst",
+                                 "import"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=out,
+                                start_new_session=True)
+
+
+@pytest.mark.slow
+def test_killed_import_worker_resumes_without_duplicates(app: Flask, redis_url: str,  # noqa: F811
+                                                         tmp_path: Path) -> None:
+    previous = app.config["REDIS_URL"]
+    app.config["REDIS_URL"] = redis_url
+    env = dict(os.environ, ILS_CONFIG="config.TestingConfig", REDIS_URL=redis_url, CATALOG_IMPORT_CHUNK="50",
+               DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+               ILS_INSTANCE_PATH=app.instance_path)
+    try:
+        with app.app_context():
+            jobs.queue("import").empty()
+            library = make_library("LIB-K")
+            actor = Actor.system("test")
+            batch = imports.start_import(stream=io.BytesIO(_file()), filename="besar.mrc", library_id=library.id,
+                                         actor=actor, max_bytes=None)
+            db.session.commit()
+            batch_id, first_job = batch.id, batch.job_id
+            db.session.remove()
+        log = tmp_path / "worker.log"
+        worker = _worker(env, log)
+        position = 0
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and worker.poll() is None:
+            with app.app_context():
+                sqlite_write_intent.set(False)  # a reader: never wait behind the worker's write lock
+                position = db.session.scalar(select(ImportBatch.position).where(ImportBatch.id == batch_id)) or 0
+                db.session.remove()
+                sqlite_write_intent.set(True)
+            if position >= 300:
+                break
+            time.sleep(0.05)
+        assert worker.poll() is None, "the worker ended before it could be killed: " + log.read_text()[-500:]
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=30)
+        with app.app_context():
+            batch = db.session.get(ImportBatch, batch_id)
+            killed_at = batch.position
+            assert 300 <= killed_at < RECORDS and batch.status == BatchStatus.RUNNING
+            assert db.session.get(JobRecord, first_job).status == JobStatus.STARTED  # its worker is gone
+            # What was committed is consistent: one report row and one record per position done.
+            assert db.session.scalar(select(func.count()).select_from(ImportRow)) == killed_at
+            assert imports.resumable(batch, db.session.get(JobRecord, first_job),
+                                     now=utcnow().replace(year=utcnow().year + 1))
+            jobs.queue("import").empty()  # the killed job's queue entry is gone with it in real life too
+            db.session.get(JobRecord, first_job).status = JobStatus.FAILED  # what RQ's cleanup reports
+            imports.resume_import(batch_id=batch_id, actor=actor, now=utcnow())
+            db.session.commit()
+            db.session.remove()
+        done = _worker(env, log)
+        assert done.wait(timeout=300) == 0, log.read_text()[-2000:]
+        with app.app_context():
+            batch = db.session.get(ImportBatch, batch_id)
+            assert batch.status == BatchStatus.DONE and batch.position == RECORDS
+            assert batch.counts["new"] == RECORDS and batch.counts["items"] == RECORDS
+            assert db.session.scalar(select(func.count()).select_from(Record)) == RECORDS
+            assert db.session.scalar(select(func.count(func.distinct(Item.barcode)))) == RECORDS
+            assert db.session.scalar(select(func.count()).select_from(Item)) == RECORDS
+            assert db.session.scalar(select(func.count()).select_from(ImportRow)) == RECORDS
+            db.session.remove()
+    finally:
+        app.config["REDIS_URL"] = previous
