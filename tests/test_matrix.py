@@ -33,6 +33,8 @@ class Route:
     permission: str | None  # None: public; "login": any staff
     scoped: bool = False  # the object belongs to library A (own) or B (other)
     data: Callable[[Network, str, str], FormData] | None = None  # (network, side, role) -> form data
+    json: Callable[[Network, str, str], Any] | None = None  # (network, side, role) -> JSON body
+    api: bool = False  # JSON API: success is 2xx (no redirect), no session is 401 (no login page)
 
 
 def lib(net: Network, side: str) -> int:
@@ -147,6 +149,30 @@ def upload(net: Network, side: str, role: str) -> FormData:
             "library_id": net.a.id}
 
 
+def api_marc(net: Network, side: str, role: str) -> dict[str, Any]:
+    from catalog.build import QuickEntry, build
+
+    return {"marc": build(QuickEntry(title="Catatan API Matrix"), org_code="T", today=date(2026, 1, 1))}
+
+
+def api_marc_edit(net: Network, side: str, role: str) -> dict[str, Any]:
+    from catalog.services.records import marc_of
+
+    text = marc_of(net.record_a if side == "own" else net.record_b)
+    for entry in text["fields"]:
+        if "245" in entry:
+            entry["245"]["subfields"] = [{"a": "Judul Diubah lewat API"}]
+    return {"marc": text, "version": 1}
+
+
+def api_new_item(net: Network, side: str, role: str) -> dict[str, Any]:
+    return {"library_id": lib(net, side), "item_type": "buku", "source": "hadiah", "public": True}
+
+
+def api_upload(net: Network, side: str, role: str) -> FormData:
+    return {**upload(net, side, role), "library_id": lib(net, side)}
+
+
 ROUTES: dict[tuple[str, str], Route] = {
     ("ils.index", "GET"): Route(lambda n, s: "/", None),
     ("ils.login", "GET"): Route(lambda n, s: "/login", None),
@@ -231,6 +257,34 @@ ROUTES: dict[tuple[str, str], Route] = {
                                              True, data=nothing),
     ("catalog.import_revert", "POST"): Route(lambda n, s: f"/catalog/imports/{batch(n, s)}/revert", "catalog.import",
                                              True, data=nothing),
+    ("catalog.api_records", "GET"): Route(lambda n, s: "/api/v1/catalog/records?q=hikayat", "catalog.view", api=True),
+    ("catalog.api_record_create", "POST"): Route(lambda n, s: "/api/v1/catalog/records", "catalog.edit",
+                                                 json=api_marc, api=True),
+    ("catalog.api_record", "GET"): Route(lambda n, s: f"/api/v1/catalog/records/{record(n, s)}", "catalog.view",
+                                         api=True),
+    ("catalog.api_record_update", "PUT"): Route(lambda n, s: f"/api/v1/catalog/records/{record(n, s)}",
+                                                "catalog.edit", json=api_marc_edit, api=True),
+    ("catalog.api_record_items", "GET"): Route(lambda n, s: f"/api/v1/catalog/records/{record(n, s)}/items",
+                                               "catalog.view", api=True),
+    ("catalog.api_item_create", "POST"): Route(lambda n, s: f"/api/v1/catalog/records/{record(n, s)}/items",
+                                               "catalog.edit", True, json=api_new_item, api=True),
+    ("catalog.api_item", "GET"): Route(lambda n, s: f"/api/v1/catalog/items/{item(n, s)}", "catalog.view", api=True),
+    ("catalog.api_imports", "GET"): Route(lambda n, s: "/api/v1/catalog/imports", "catalog.import", api=True),
+    ("catalog.api_import_start", "POST"): Route(lambda n, s: "/api/v1/catalog/imports", "catalog.import", True,
+                                                data=api_upload, api=True),
+    ("catalog.api_import", "GET"): Route(lambda n, s: f"/api/v1/catalog/imports/{batch(n, s)}", "catalog.import",
+                                         True, api=True),
+    ("catalog.api_import_rows", "GET"): Route(lambda n, s: f"/api/v1/catalog/imports/{batch(n, s)}/rows",
+                                              "catalog.import", True, api=True),
+    ("catalog.labels_page", "GET"): Route(lambda n, s: f"/catalog/labels?library={lib(n, s)}", "catalog.edit", True),
+    ("catalog.labels_pdf", "GET"): Route(lambda n, s: f"/catalog/labels.pdf?library={lib(n, s)}&item={item(n, s)}",
+                                         "catalog.edit", True),
+    ("catalog.accession_register", "GET"): Route(lambda n, s: f"/catalog/accession-register?library={lib(n, s)}",
+                                                 "catalog.view", True),
+    ("catalog.accession_register_pdf", "GET"): Route(
+        lambda n, s: f"/catalog/accession-register.pdf?library={lib(n, s)}&year=2026", "catalog.view", True),
+    ("catalog.collection_statistics", "GET"): Route(lambda n, s: f"/catalog/statistics?library={lib(n, s)}",
+                                                    "catalog.view", True),
     ("catalog.opac_home", "GET"): Route(lambda n, s: "/opac/", None),
     ("catalog.opac_search", "GET"): Route(lambda n, s: "/opac/search?q=baca", None),
 }
@@ -274,16 +328,19 @@ def test_route_role_scope(app: Flask, key: tuple[str, str], role: str) -> None:
             net = build_network()
             url = route.url(net, side)
             data = route.data(net, side, role) if route.data else None
+            body = {"json": route.json(net, side, role)} if route.json else {"data": data}
             username = None if role == "anonymous" else net.users[role].username
         client = app.test_client()
         if username:
             login(client, username)
-        response = client.open(url, method=method, data=data)
+        response = client.open(url, method=method, **body)
         response.get_data()  # streamed downloads run (and close their transaction) only when read
         want = expected(route, role, side)
         got = response.status_code
         where = f"{method} {url} as {role} ({side})"
-        if want == OK and (method == "GET" or route.permission is None):
+        if want == OK and route.api:
+            assert 200 <= got < 300, f"{where}: expected success, got {got}"
+        elif want == OK and (method == "GET" or route.permission is None):
             assert got < 400, f"{where}: expected success, got {got}"
         elif want == OK:
             location = response.headers.get("Location", "")
@@ -291,5 +348,7 @@ def test_route_role_scope(app: Flask, key: tuple[str, str], role: str) -> None:
             assert "/login" not in location or key == ("ils.logout", "POST"), f"{where}: sent to {location}"
         elif want == DENIED:
             assert got == 403, f"{where}: expected 403, got {got}"
+        elif route.api:
+            assert got == 401, f"{where}: expected 401, got {got}"
         else:
             assert got == 302 and "/login" in response.headers["Location"], f"{where}: expected login, got {got}"
