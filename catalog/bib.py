@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from functools import lru_cache
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,6 +155,7 @@ def nonfiling_length(title: str, language: str) -> int:
     return min(9, lead)
 
 
+@lru_cache(maxsize=4096)
 def normalise_isbn(text: str) -> str | None:
     """ISBN-13 for an ISBN-10 or -13 with a correct check digit (qualifiers ignored), else None."""
     match = re.match(r"\s*([0-9][0-9 -]{8,16}[0-9Xx])", text or "")
@@ -225,64 +227,106 @@ def _subject(value: Any) -> str:
     return "".join(parts).strip()
 
 
+class _Index:
+    """A record's fields by tag, built once so extraction does not rescan the record per tag."""
+
+    def __init__(self, record: MarcDict) -> None:
+        self.by_tag: dict[str, list[tuple[int, Any]]] = {}
+        for pos, entry in enumerate(record.get("fields", ())):
+            for tag, value in entry.items():
+                self.by_tag.setdefault(tag, []).append((pos, value))
+
+    def values(self, *tags: str) -> list[Any]:
+        """Values of these tags in record order."""
+        if len(tags) == 1:
+            return [v for _p, v in self.by_tag.get(tags[0], ())]
+        found = [pair for tag in tags for pair in self.by_tag.get(tag, ())]
+        found.sort(key=lambda pair: pair[0])
+        return [v for _p, v in found]
+
+    def tagged(self, *tags: str) -> list[tuple[str, Any]]:
+        """(tag, value) of these tags in record order."""
+        found = [(pos, tag, value) for tag in tags for pos, value in self.by_tag.get(tag, ())]
+        found.sort(key=lambda triple: triple[0])
+        return [(tag, value) for _p, tag, value in found]
+
+    def first_value(self, *tags: str) -> Any:
+        """The first value of these tags (None if none)."""
+        found = self.values(*tags)
+        return found[0] if found else None
+
+    def control(self, tag: str) -> str:
+        """The first control field ``tag`` ("" if absent)."""
+        return next((v for v in self.values(tag) if isinstance(v, str)), "")
+
+    def first(self, tag: str, code: str) -> str:
+        """The first $code of the first ``tag`` that has it."""
+        for value in self.values(tag):
+            found = subfields(value, code)
+            if found:
+                return found[0]
+        return ""
+
+
+LANGUAGE_CODE = re.compile(r"[a-z]{3}")
+
+
 def extract(record: MarcDict) -> Extracted:
     """Every derived column of a record."""
     leader = record.get("leader", "") or ""
     out = Extracted(kind=record_kind(leader), material_type=material_type(leader))
-    out.control_number = control(record, "001").strip()
-    out.control_source = control(record, "003").strip()
+    index = _Index(record)
+    out.control_number = index.control("001").strip()
+    out.control_source = index.control("003").strip()
     if out.kind == "authority":
-        for _tag, value in fields(record, "100", "110", "111", "130", "150", "151", "155"):
-            out.title = out.title_sort = ""
-            out.main_author = _subject(value)
-            out.title = out.main_author
+        heading = index.first_value("100", "110", "111", "130", "150", "151", "155")
+        if heading is not None:
+            out.main_author = out.title = _subject(heading)
             out.title_sort = fold(out.title)[:200]
-            break
         return out
-    fixed = control(record, "008")
+    fixed = index.control("008")
     lang = fixed[35:38].strip().lower() if len(fixed) >= 38 else ""
-    if not re.fullmatch(r"[a-z]{3}", lang) or lang in ("und", "zxx", "mul"):
-        lang = strip_isbd(first(record, "041", "a"))[:3].lower() or lang
-    out.language = lang if re.fullmatch(r"[a-z]{3}", lang or "") else ""
-    for _tag, value in fields(record, "245"):
-        out.title = join_subfields(value, "abfgknps")
-        title_a = " ".join(subfields(value, "a")).strip()
-        skip = int(value.get("ind2", "0")) if str(value.get("ind2", "")).isdigit() else 0
-        out.title_sort = fold(title_a[skip:] + " " + " ".join(subfields(value, "bnp")))[:200]
-        out.responsibility = join_subfields(value, "c")
-        break
-    for _tag, value in fields(record, *NAME_TAGS_MAIN):
-        out.main_author = _name(value)
-        break
-    out.other_names = [n for _tag, v in fields(record, *NAME_TAGS_ADDED) if (n := _name(v))]
-    for _tag, value in fields(record, "020"):
+    if not LANGUAGE_CODE.fullmatch(lang) or lang in ("und", "zxx", "mul"):
+        lang = strip_isbd(index.first("041", "a"))[:3].lower() or lang
+    out.language = lang if LANGUAGE_CODE.fullmatch(lang or "") else ""
+    title = index.first_value("245")
+    if title is not None:
+        out.title = join_subfields(title, "abfgknps")
+        title_a = " ".join(subfields(title, "a")).strip()
+        skip = int(title.get("ind2", "0")) if str(title.get("ind2", "")).isdigit() else 0
+        out.title_sort = fold(title_a[skip:] + " " + " ".join(subfields(title, "bnp")))[:200]
+        out.responsibility = join_subfields(title, "c")
+    main = index.first_value(*NAME_TAGS_MAIN)
+    if main is not None:
+        out.main_author = _name(main)
+    out.other_names = [n for v in index.values(*NAME_TAGS_ADDED) if (n := _name(v))]
+    for value in index.values("020"):
         for raw in subfields(value, "a"):
             normal = normalise_isbn(raw)
             if normal and normal not in out.isbn13:
                 out.isbn13.append(normal)
                 out.isbns.extend(f for f in isbn_forms(normal) if f not in out.isbns)
-    for _tag, value in fields(record, "022"):
+    for value in index.values("022"):
         for raw in subfields(value, "a"):
             normal = normalise_issn(raw)
             if normal and normal not in out.issns:
                 out.issns.append(normal)
-    out.system_numbers = [" ".join(v.split()) for _t, f in fields(record, "035") for v in subfields(f, "a")
-                          if v.strip()]
-    _publication(record, out, fixed)
-    out.edition = join_subfields(next((v for _t, v in fields(record, "250")), None), "ab")
-    out.subjects = list(dict.fromkeys(s for _t, v in fields(record, *SUBJECT_TAGS) if (s := _subject(v))))
-    out.ddc = strip_isbd(first(record, "082", "a")).replace("/", "").replace(" ", "")[:40]
-    out.physical = join_subfields(next((v for _t, v in fields(record, "300")), None), "abce")
-    out.series = join_subfields(next((v for _t, v in fields(record, "490", "440", "830")), None), "av")
+    out.system_numbers = [" ".join(v.split()) for f in index.values("035") for v in subfields(f, "a") if v.strip()]
+    _publication(index, out, fixed)
+    out.edition = join_subfields(index.first_value("250"), "ab")
+    out.subjects = list(dict.fromkeys(s for v in index.values(*SUBJECT_TAGS) if (s := _subject(v))))
+    out.ddc = strip_isbd(index.first("082", "a")).replace("/", "").replace(" ", "")[:40]
+    out.physical = join_subfields(index.first_value("300"), "abce")
+    out.series = join_subfields(index.first_value("490", "440", "830"), "av")
     return out
 
 
-def _publication(record: MarcDict, out: Extracted, fixed: str) -> None:
+def _publication(index: _Index, out: Extracted, fixed: str) -> None:
     """Publisher, place and year from 264 (2nd indicator 1, RDA) or 260, else 008/07-10."""
     chosen = None
-    for tag, value in fields(record, "264", "260"):
-        if tag == "264" and value.get("ind2") not in ("1", " "):
-            continue
+    for tag, value in index.tagged("264", "260"):
+        if tag == "264" and isinstance(value, dict) and value.get("ind2") not in ("1", " "):
+            continue  # 264 with 2nd indicator 0, 2, 3, 4: production, distribution, manufacture, copyright
         chosen = value
         break
     if chosen is not None:

@@ -6,6 +6,7 @@ Sheets are A4 with a grid of labels, the common sticker paper in Indonesian libr
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from xml.sax.saxutils import escape
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,23 +82,32 @@ def _grid(columns: int, rows: int, width: float, height: float) -> list[tuple[fl
     return [(left + col * width, top - (row + 1) * height) for row in range(rows) for col in range(columns)]
 
 
+def _sheet(items: list[LabelItem], *, skip: int, title: str, columns: int, rows: int, height: float,
+           draw: Callable[[canvas.Canvas, LabelItem, float, float], None]) -> bytes:
+    """Labels laid out on A4 sheets of ``columns`` x ``rows`` (64 mm wide), the first ``skip`` left empty."""
+    out = io.BytesIO()
+    c = canvas.Canvas(out, pagesize=A4)
+    c.setTitle(title)
+    cells = _grid(columns, rows, 64 * mm, height)
+    slots: list[LabelItem | None] = [None] * skip + list(items)
+    for index, item in enumerate(slots):
+        if index and index % len(cells) == 0:
+            c.showPage()
+        if item is not None:
+            x, y = cells[index % len(cells)]
+            draw(c, item, x, y)
+    c.save()
+    return out.getvalue()
+
+
 def spine_labels(items: list[LabelItem], *, skip: int = 0) -> bytes:
     """Spine labels (3 x 8 per A4 sheet, 64 x 33 mm): library name, class, author mark, title letter.
 
     ``skip`` leaves the first labels of the first sheet empty (a partly used sticker sheet).
     """
     regular, bold = _fonts()
-    out = io.BytesIO()
-    c = canvas.Canvas(out, pagesize=A4)
-    c.setTitle("Label punggung")
-    cells = _grid(3, 8, 64 * mm, 33 * mm)
-    slots = [None] * skip + list(items)
-    for index, item in enumerate(slots):
-        if index and index % len(cells) == 0:
-            c.showPage()
-        if item is None:
-            continue
-        x, y = cells[index % len(cells)]
+
+    def draw(c: canvas.Canvas, item: LabelItem, x: float, y: float) -> None:
         c.setStrokeColor(colors.lightgrey)
         c.rect(x + 1 * mm, y + 1 * mm, 62 * mm, 31 * mm)
         c.setFont(regular, 6.5)
@@ -106,24 +116,15 @@ def spine_labels(items: list[LabelItem], *, skip: int = 0) -> bytes:
         for line, text in enumerate((item.call_class, item.call_author, item.call_title)):
             c.setFont(bold, 13)
             c.drawCentredString(x + 32 * mm, y + (19 - 7 * line) * mm, _fit(c, text, bold, 13, 58 * mm))
-    c.save()
-    return out.getvalue()
+
+    return _sheet(items, skip=skip, title="Label punggung", columns=3, rows=8, height=33 * mm, draw=draw)
 
 
 def barcode_labels(items: list[LabelItem], *, skip: int = 0) -> bytes:
     """Barcode labels (3 x 10 per A4 sheet, 64 x 26 mm): Code 128, the number, title and library."""
     regular, _bold = _fonts()
-    out = io.BytesIO()
-    c = canvas.Canvas(out, pagesize=A4)
-    c.setTitle("Label barkod")
-    cells = _grid(3, 10, 64 * mm, 26 * mm)
-    slots = [None] * skip + list(items)
-    for index, item in enumerate(slots):
-        if index and index % len(cells) == 0:
-            c.showPage()
-        if item is None:
-            continue
-        x, y = cells[index % len(cells)]
+
+    def draw(c: canvas.Canvas, item: LabelItem, x: float, y: float) -> None:
         c.setFont(regular, 6.5)
         c.drawCentredString(x + 32 * mm, y + 22 * mm, _fit(c, f"{item.library_code} · {item.title}", regular, 6.5,
                                                            58 * mm))
@@ -132,8 +133,8 @@ def barcode_labels(items: list[LabelItem], *, skip: int = 0) -> bytes:
         symbol.drawOn(c, x + (64 * mm - width) / 2, y + 8.5 * mm)
         c.setFont(regular, 8)
         c.drawCentredString(x + 32 * mm, y + 4.5 * mm, item.barcode)
-    c.save()
-    return out.getvalue()
+
+    return _sheet(items, skip=skip, title="Label barkod", columns=3, rows=10, height=26 * mm, draw=draw)
 
 
 def accession_register(rows: list[RegisterRow], *, library_name: str, year: int, headings: list[str],

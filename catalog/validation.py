@@ -138,8 +138,12 @@ def _leader(leader: str) -> list[Issue]:
     return out
 
 
+TAG = re.compile(r"[0-9A-Za-z]{3}")
+SUBFIELD_CODES = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
 def _field(tag: str, value: Any) -> list[Issue]:
-    if not re.fullmatch(r"[0-9A-Za-z]{3}", tag):
+    if not (len(tag) == 3 and tag.isdigit()) and not TAG.fullmatch(tag):
         return [Issue("bad_tag", "error", tag)]
     if tag < "010" and tag.isdigit():
         return [] if isinstance(value, str) else [Issue("control_has_subfields", "error", tag)]
@@ -151,7 +155,7 @@ def _field(tag: str, value: Any) -> list[Issue]:
         out.append(Issue("data_without_subfields", "error", tag))
     for sub in subs:
         for code, text in sub.items():
-            if not re.fullmatch(r"[a-z0-9]", code):
+            if code not in SUBFIELD_CODES:
                 out.append(Issue("bad_subfield_code", "error", tag, {"code": code}))
             elif not str(text).strip():
                 out.append(Issue("empty_subfield", "warning", tag, {"code": code}))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import event, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from catalog.models import IndexChange, Record
@@ -27,12 +28,10 @@ def mark_changed(record_ids: Iterable[int]) -> None:
     if not ids:
         return
     now = utcnow()
-    existing = set(db.session.scalars(select(IndexChange.record_id).where(IndexChange.record_id.in_(ids))))
-    for record_id in ids:
-        if record_id in existing:
-            db.session.get(IndexChange, record_id).changed_at = now
-        else:
-            db.session.add(IndexChange(record_id=record_id, changed_at=now))
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    for start in range(0, len(ids), 1000):
+        stmt = insert(IndexChange).values([{"record_id": i, "changed_at": now} for i in ids[start:start + 1000]])
+        db.session.execute(stmt.on_conflict_do_update(index_elements=["record_id"], set_={"changed_at": now}))
     request_index_job()
 
 
