@@ -351,8 +351,8 @@ def title_key(ex: Extracted) -> str | None:
 def content_hash(record: MarcDict) -> str:
     """A hash of the record's content without 001/003/005 (the same record read twice matches)."""
     kept = [f for f in record.get("fields", ()) if next(iter(f)) not in ("001", "003", "005")]
-    raw = json.dumps({"l": (record.get("leader") or "")[5:10], "f": kept}, ensure_ascii=False,
-                     sort_keys=True)
+    # Field dicts are built in one key order by every reader, so no sort_keys is needed.
+    raw = json.dumps([(record.get("leader") or "")[5:10], kept], ensure_ascii=False, check_circular=False)
     return hashlib.sha1(raw.encode("utf-8")).hexdigest()
 
 

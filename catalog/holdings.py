@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from catalog.bib import MarcDict, fields, subfields
+from catalog.bib import MarcDict, fields
 
 HOLDINGS_TAGS = ("852", "952")
 ITEM_TYPES = {"bk": "buku", "book": "buku", "buku": "buku", "ref": "referensi", "referensi": "referensi",
@@ -41,9 +41,17 @@ class HeldItem:
     notes: str = ""
 
 
-def _first(value: Any, code: str) -> str:
-    found = subfields(value, code)
-    return found[0].strip() if found else ""
+class _Subfields:
+    """The first value of each subfield code of one field (looked up many times per item)."""
+
+    def __init__(self, value: Any) -> None:
+        self.first: dict[str, str] = {}
+        for sub in value.get("subfields", ()) if isinstance(value, dict) else ():
+            for code, text in sub.items():
+                self.first.setdefault(code, text.strip())
+
+    def __call__(self, code: str) -> str:
+        return self.first.get(code, "")
 
 
 def _price(text: str) -> int | None:
@@ -77,24 +85,25 @@ def held_items(record: MarcDict) -> list[HeldItem]:
     """Every 952 and 852 of a record as items (an 852 without barcode or call number is skipped)."""
     out = []
     for tag, value in fields(record, *HOLDINGS_TAGS):
+        _first = _Subfields(value)
         if tag == "952":
-            status = ("lost" if _flag(_first(value, "1")) else "withdrawn" if _flag(_first(value, "0"))
-                      else "damaged" if _flag(_first(value, "4")) else "available")
-            source = _first(value, "e").casefold()
+            status = ("lost" if _flag(_first("1")) else "withdrawn" if _flag(_first("0"))
+                      else "damaged" if _flag(_first("4")) else "available")
+            source = _first("e").casefold()
             out.append(HeldItem(
-                barcode=_first(value, "p"), accession_number=_first(value, "i"), collection=_first(value, "c"),
-                call_number=_first(value, "o"), item_type=ITEM_TYPES.get(_first(value, "y").casefold(), ""),
-                price=_price(_first(value, "g") or _first(value, "v")), acquired_on=_date(_first(value, "d")),
+                barcode=_first("p"), accession_number=_first("i"), collection=_first("c"),
+                call_number=_first("o"), item_type=ITEM_TYPES.get(_first("y").casefold(), ""),
+                price=_price(_first("g") or _first("v")), acquired_on=_date(_first("d")),
                 source=source if source in SOURCES else (
                     "hadiah" if any(w in source for w in ("gift", "donasi", "donation")) else "pembelian"),
-                status=status, lendable=not _flag(_first(value, "7")), notes=_first(value, "z")))
+                status=status, lendable=not _flag(_first("7")), notes=_first("z")))
         else:
-            call = " ".join(p for p in (_first(value, "h"), _first(value, "i")) if p) or _first(value, "j")
-            barcode = _first(value, "p")
+            call = " ".join(p for p in (_first("h"), _first("i")) if p) or _first("j")
+            barcode = _first("p")
             if not barcode and not call:
                 continue
-            out.append(HeldItem(barcode=barcode, collection=_first(value, "b") or _first(value, "c"),
-                                call_number=call, notes=_first(value, "z")))
+            out.append(HeldItem(barcode=barcode, collection=_first("b") or _first("c"),
+                                call_number=call, notes=_first("z")))
     return out
 
 

@@ -74,41 +74,43 @@ def read(stream: IO[bytes], *, fmt: str, encoding: str = "auto") -> Iterator[Rea
 
 # --- ISO 2709 ---------------------------------------------------------------------------------
 
+SKIPPED_BETWEEN_RECORDS = frozenset(b"\r\n\x00 \x1a")
+
+
 def _iso_chunks(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
     """(offset, raw bytes) of each record: by the leader's length when it is right, else up to 0x1D."""
-    buf = bytearray()
-    offset = 0
-    eof = False
+    buf, pos, offset, eof = b"", 0, 0, False  # offset: file position of buf[pos]
     while True:
-        while not eof and len(buf) < 100_000:
+        if not eof and len(buf) - pos < 100_000:
             block = stream.read(BLOCK)
-            if not block:
-                eof = True
-            buf += block
-        skip = len(buf) - len(buf.lstrip(b"\r\n\x00 \x1a"))
-        del buf[:skip]
-        offset += skip
-        if not buf:
-            return
-        length = int(buf[:5]) if buf[:5].isdigit() else 0
-        if 24 < length <= len(buf) and buf[length - 1] == RECORD_END:
-            end = length
+            eof = not block
+            buf, pos = buf[pos:] + block, 0
+        while pos < len(buf) and buf[pos] in SKIPPED_BETWEEN_RECORDS:
+            pos += 1
+            offset += 1
+        if pos >= len(buf):
+            if eof:
+                return
+            continue
+        head = buf[pos:pos + 5]
+        length = int(head) if head.isdigit() else 0
+        if 24 < length <= len(buf) - pos and buf[pos + length - 1] == RECORD_END:
+            end = pos + length
         else:
-            end = buf.find(RECORD_END) + 1
-            while end == 0 and not eof:
+            found = buf.find(b"\x1d", pos) + 1
+            while found == 0 and not eof:
                 block = stream.read(BLOCK)
                 eof = not block
-                buf += block
-                end = buf.find(RECORD_END) + 1
-            if end == 0:
-                end = len(buf)
+                buf, pos = buf[pos:] + block, 0
+                found = buf.find(b"\x1d", pos) + 1
+            end = found or len(buf)
             # A record cut short has no terminator of its own: stop at the next leader, if one follows.
-            following = LEADER_SIGNATURE.search(bytes(buf[24:end]))
+            following = LEADER_SIGNATURE.search(buf, pos + 24, end)
             if following:
-                end = 24 + following.start()
-        yield offset, bytes(buf[:end])
-        del buf[:end]
-        offset += end
+                end = following.start()
+        yield offset, buf[pos:end]
+        offset += end - pos
+        pos = end
 
 
 def _sniff_encoding(raw: bytes, requested: str) -> str:
@@ -145,9 +147,46 @@ READ_ERRORS = {
 }
 
 
+def _fast_utf8(raw: bytes) -> MarcDict | None:
+    """A well-formed UTF-8 record straight to a dict (None: let pymarc and its checks handle it).
+
+    Does what pymarc's decoder does for clean records, about five times faster; anything unusual
+    (odd indicators, bad directory, undecodable bytes) returns None and takes the pymarc path.
+    """
+    try:
+        base = int(raw[12:17])
+        directory = raw[24:base - 1]
+        if raw[-1] != RECORD_END or raw[base - 1] != 0x1E or len(directory) % 12:
+            return None
+        out: list[dict[str, Any]] = []
+        for i in range(0, len(directory), 12):
+            tag = directory[i:i + 3].decode("ascii")
+            start = base + int(directory[i + 7:i + 12])
+            data = raw[start:start + int(directory[i + 3:i + 7])]
+            if data[-1:] != b"\x1e":
+                return None
+            if tag < "010" and tag.isdigit():
+                out.append({tag: data[:-1].decode("utf-8")})
+                continue
+            parts = data[:-1].split(b"\x1f")
+            if len(parts[0]) != 2 or not parts[0].isascii():
+                return None
+            out.append({tag: {"ind1": chr(parts[0][0]), "ind2": chr(parts[0][1]), "subfields": [
+                {part[:1].decode("ascii"): part[1:].decode("utf-8")} for part in parts[1:] if part]}})
+        leader = raw[:24].decode("ascii")
+    except (ValueError, IndexError, UnicodeDecodeError):
+        return None
+    return {"leader": leader[:9] + "a" + leader[10:], "fields": out}
+
+
 def _parse_iso(position: int, offset: int, raw: bytes, requested: str) -> ReadResult:
     result = ReadResult(position=position, offset=offset)
     enc = _sniff_encoding(raw, requested)
+    if enc == "utf-8" and (fast := _fast_utf8(raw)) is not None:
+        if requested == "auto" and raw[9:10] != b"a" and not raw[24:].isascii():
+            result.warnings.append({"code": "encoding_sniffed", "severity": "warning", "tag": "LDR", "params": {}})
+        result.record, result.encoding = fast, "utf-8"
+        return result
     if enc == "utf-8" and requested == "auto" and raw[9:10] != b"a" and not raw[24:].isascii():
         result.warnings.append({"code": "encoding_sniffed", "severity": "warning", "tag": "LDR", "params": {}})
     attempts = [(enc, "strict")] + ([(enc, "replace")] if enc == "utf-8" else []) + [("latin-1", "strict")]
