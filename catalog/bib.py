@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from stdnum import isbn as stdnum_isbn
 from stdnum import issn as stdnum_issn
 
 MarcDict = dict[str, Any]
@@ -51,6 +50,7 @@ SUBDIVISION_CODES = "vxyz"
 NAME_TAGS_MAIN = ("100", "110", "111")
 NAME_TAGS_ADDED = ("700", "710", "711", "720")
 ISBD_TRAILING = " /:;,=.+"
+ISBN_CANDIDATE = re.compile(r"\s*([0-9][0-9 -]{8,16}[0-9Xx])")
 LEADER_SIGNATURE = re.compile(rb"\d{5}[acdnp][a-z][a-z ]{2}[ a]22\d{5}[ 0-9A-Za-z]{3}4500")
 
 
@@ -138,8 +138,13 @@ def join_subfields(value: Any, codes: str) -> str:
 
 # --- normalisation ----------------------------------------------------------------------------
 
+_ASCII_FOLD = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
+
+
 def fold(text: str) -> str:
     """Lower case without accents or punctuation, single spaces (for sorting and matching)."""
+    if text.isascii():  # most titles: no decomposition needed
+        return " ".join(text.lower().translate(_ASCII_FOLD).split())
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     kept = "".join(ch if ch.isalnum() else " " for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(kept.split())
@@ -155,24 +160,38 @@ def nonfiling_length(title: str, language: str) -> int:
     return min(9, lead)
 
 
+def _check13(digits12: str) -> str:
+    return str((10 - sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(digits12)) % 10) % 10)
+
+
+def _check10(digits9: str) -> str:
+    remainder = (11 - sum(int(c) * (10 - i) for i, c in enumerate(digits9)) % 11) % 11
+    return "X" if remainder == 10 else str(remainder)
+
+
 @lru_cache(maxsize=4096)
 def normalise_isbn(text: str) -> str | None:
-    """ISBN-13 for an ISBN-10 or -13 with a correct check digit (qualifiers ignored), else None."""
-    match = re.match(r"\s*([0-9][0-9 -]{8,16}[0-9Xx])", text or "")
+    """ISBN-13 for an ISBN-10 or -13 with a correct check digit (qualifiers ignored), else None.
+
+    The check digits are computed here rather than with python-stdnum: imports check every ISBN of
+    every record, and this is twenty times faster (tests compare the two on random numbers).
+    """
+    match = ISBN_CANDIDATE.match(text or "")
     if not match:
         return None
-    candidate = match.group(1)
-    if not stdnum_isbn.is_valid(candidate):
-        return None
-    return stdnum_isbn.to_isbn13(stdnum_isbn.compact(candidate))
+    compact = match.group(1).replace("-", "").replace(" ", "").upper()
+    if len(compact) == 13 and compact.isdigit() and compact[:3] in ("978", "979"):
+        return compact if compact[12] == _check13(compact[:12]) else None
+    if len(compact) == 10 and compact[:9].isdigit() and compact[9] == _check10(compact[:9]):
+        return "978" + compact[:9] + _check13("978" + compact[:9])
+    return None
 
 
 def isbn_forms(isbn13: str) -> list[str]:
     """An ISBN-13 and, for 978 ISBNs, its ISBN-10 (what patrons may type)."""
-    forms = [isbn13]
     if isbn13.startswith("978"):
-        forms.append(stdnum_isbn.to_isbn10(isbn13))
-    return forms
+        return [isbn13, isbn13[3:12] + _check10(isbn13[3:12])]
+    return [isbn13]
 
 
 def normalise_issn(text: str) -> str | None:

@@ -688,3 +688,23 @@ def test_real_records_survive_iso2709_round_trip(marc_dir: Path) -> None:
         assert len(back) == len(records), name
         for original, result in zip(records, back, strict=True):
             assert result.record is not None and result.record["fields"] == original["fields"], name
+
+
+def test_isbn_check_digits_agree_with_python_stdnum() -> None:
+    """Our fast ISBN check (used on every imported record) gives stdnum's answer on random input."""
+    import random
+
+    from stdnum import isbn as stdnum_isbn
+
+    from catalog import bib
+
+    rng = random.Random(2026)
+    for _ in range(5000):
+        body = "".join(rng.choice("0123456789") for _ in range(12))
+        candidates = [body[:9] + rng.choice("0123456789X"), rng.choice(["978", "979", "977"]) + body[:10],
+                      f"978-{body[:3]}-{body[3:6]}-{body[6:9]}-{body[9]}"]
+        for text in candidates:
+            want = stdnum_isbn.to_isbn13(stdnum_isbn.compact(text)) if stdnum_isbn.is_valid(text) else None
+            assert bib.normalise_isbn(text) == want, text
+            if want and want.startswith("978"):
+                assert bib.isbn_forms(want)[1] == stdnum_isbn.to_isbn10(want)

@@ -6,10 +6,12 @@ worker killed mid-file and restarted continues where it stopped and creates noth
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -107,7 +109,7 @@ def run_import(batch_id: int, *, actor: Actor, checkpoint: Checkpoint, today: da
     batch.status = BatchStatus.RUNNING
     checkpoint(0, str(_l("Reading %(name)s", name=batch.filename)))
     importer = _Importer(batch, actor=actor, today=today)
-    with open(batch.stored_path, "rb") as raw:
+    with open(batch.stored_path, "rb") as raw, _collect_between_chunks() as between_chunks:
         stream = _Counting(raw)
         chunk: list[marc.ReadResult] = []
         size = int(current_app.config.get("CATALOG_IMPORT_CHUNK", CHUNK))
@@ -119,6 +121,7 @@ def run_import(batch_id: int, *, actor: Actor, checkpoint: Checkpoint, today: da
                 importer.process(chunk)
                 chunk = []
                 checkpoint(min(99.0, 100.0 * stream.count / max(batch.size, 1)), importer.summary())
+                between_chunks()
         importer.process(chunk)
     batch.status = BatchStatus.DONE
     batch.finished_at = utcnow()
@@ -157,6 +160,29 @@ def resume_import(*, batch_id: int, actor: Actor, now: datetime) -> ImportBatch:
                  details={"position": batch.position})
     db.session.flush()
     return batch
+
+
+@contextmanager
+def _collect_between_chunks() -> Iterator[Callable[[], None]]:
+    """Cyclic garbage collection only between chunks, not while one is processed.
+
+    Records are plain acyclic dicts freed by reference counting; left on, the collector re-scans
+    every live one of them many times per chunk, which measured as 80 % of the parse time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    chunks = 0
+
+    def between() -> None:
+        nonlocal chunks
+        chunks += 1
+        gc.collect(2 if chunks % 50 == 0 else 1)
+
+    try:
+        yield between
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def fail_batch(batch_id: int, message: str) -> None:
@@ -239,7 +265,7 @@ class _Importer:
             row.pop("_same_as", None)
             counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
             counts["items"] = counts.get("items", 0) + row["items_added"]
-        db.session.execute(insert(ImportRow), rows)
+        db.session.execute(insert(ImportRow.__table__), rows)
         self.batch.position = chunk[-1].position
         self.batch.counts = counts
 
@@ -276,7 +302,8 @@ class _Importer:
         values = [{**columns(p), "version": 1, "created_by": self.actor.label,
                    "created_library_id": self.batch.library_id, "created_at": now, "updated_at": now}
                   for _r, p, _h, _row in new_records]
-        ids = db.session.scalars(insert(Record).returning(Record.id, sort_by_parameter_order=True), values).all()
+        table = Record.__table__
+        ids = db.session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), values).all()
         keys, versions, changes = [], [], []
         for record_id, (_r, p, _h, row) in zip(ids, new_records, strict=True):
             row["record_id"] = record_id
@@ -285,9 +312,9 @@ class _Importer:
                              "note": f"batch #{self.batch.id}", "actor_label": self.actor.label,
                              "user_id": self.batch.user_id, "import_batch_id": self.batch.id, "created_at": now})
             changes.append({"record_id": record_id, "changed_at": now})
-        db.session.execute(insert(MatchKey), keys)
-        db.session.execute(insert(RecordVersion), versions)
-        db.session.execute(insert(IndexChange), changes)
+        db.session.execute(insert(MatchKey.__table__), keys)
+        db.session.execute(insert(RecordVersion.__table__), versions)
+        db.session.execute(insert(IndexChange.__table__), changes)
 
     def _insert_items(self, targets: list[tuple[int, list[holdings.HeldItem], dict[str, Any]]]) -> None:
         if not targets:
@@ -324,8 +351,9 @@ class _Importer:
         new_barcodes = iter(item_service.barcodes(self.library, sum(1 for c in chosen if c[0] is None)))
         new_acc = iter(item_service.accession_numbers(self.library, sum(1 for c in chosen if c[1] is None),
                                                       self.today))
-        records = {r.id: r for r in db.session.scalars(select(Record).where(
-            Record.id.in_({rid for (rid, _n, _h, _row), _k in todo})))}
+        records = {r.id: r for r in db.session.execute(  # the columns call numbers need, not whole records
+            select(Record.id, Record.ddc, Record.main_author, Record.title_sort, Record.title, Record.material_type)
+            .where(Record.id.in_({rid for (rid, _n, _h, _row), _k in todo})))}
         values = []
         now = utcnow()
         for ((record_id, _n, held, row), import_key), (barcode, accession, notes) in zip(todo, chosen, strict=True):
@@ -346,7 +374,7 @@ class _Importer:
                 "lendable_network": held.lendable, "withdrawn_reason": "", "import_batch_id": self.batch.id,
                 "import_key": import_key, "created_at": now, "updated_at": now})
             row["items_added"] += 1
-        db.session.execute(insert(Item), values)
+        db.session.execute(insert(Item.__table__), values)
         mark_changed({v["record_id"] for v in values})
 
 

@@ -14,8 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from catalog import bib
-from catalog.models import (AcquisitionSource, CatalogSettings, Counter, Item, ItemStatus, ItemType, Record,
-                            RecordKind)
+from catalog.models import AcquisitionSource, CatalogSettings, Counter, Item, ItemStatus, ItemType, RecordKind
 from catalog.services.outbox import mark_changed
 from catalog.services.records import get_record
 from ils import audit, authz
@@ -107,7 +106,7 @@ def barcodes(library: Library, count: int) -> list[str]:
     return [f"{prefix}{n:06d}" for n in reserve(library.id, "barcode", count)]
 
 
-def default_call_number(record: Record) -> tuple[str, str, str]:
+def default_call_number(record: Any) -> tuple[str, str, str]:
     """Class, author mark and title letter from the record."""
     ex = bib.Extracted(ddc=record.ddc, main_author=record.main_author, title_sort=record.title_sort,
                        title=record.title)

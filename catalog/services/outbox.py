@@ -29,9 +29,9 @@ def mark_changed(record_ids: Iterable[int]) -> None:
         return
     now = utcnow()
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    for start in range(0, len(ids), 1000):
-        stmt = insert(IndexChange).values([{"record_id": i, "changed_at": now} for i in ids[start:start + 1000]])
-        db.session.execute(stmt.on_conflict_do_update(index_elements=["record_id"], set_={"changed_at": now}))
+    stmt = insert(IndexChange.__table__).on_conflict_do_update(index_elements=["record_id"],
+                                                               set_={"changed_at": now})
+    db.session.execute(stmt, [{"record_id": i, "changed_at": now} for i in ids])  # one statement, many rows
     request_index_job()
 
 
