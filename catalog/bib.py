@@ -376,7 +376,7 @@ def content_hash(record: MarcDict) -> str:
 
 
 def match_keys(record: MarcDict, ex: Extracted) -> list[tuple[str, str]]:
-    """(kind, key) pairs in the order they are trusted: control number, 035, ISBN/ISSN, title, content."""
+    """(kind, key) pairs in the order they are trusted: control number, 035, ISBN/ISSN, title; else content."""
     keys: list[tuple[str, str]] = []
     if ex.control_number and ex.control_source:
         keys.append(("control", f"ctl:{ex.control_source.casefold()}|{ex.control_number}"))
@@ -385,7 +385,8 @@ def match_keys(record: MarcDict, ex: Extracted) -> list[tuple[str, str]]:
     keys += [("issn", f"issn:{num}") for num in ex.issns]
     if ex.kind == "bibliographic" and (key := title_key(ex)):
         keys.append(("title", f"tak:{key}"[:250]))
-    keys.append(("content", f"sha:{content_hash(record)}"))
+    if not keys:  # nothing else to go by (no 245, no identifiers): the same record read again still matches
+        keys.append(("content", f"sha:{content_hash(record)}"))
     return keys
 
 
