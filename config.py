@@ -54,6 +54,9 @@ class Config:
     CATALOG_IMPORT_MAX_BYTES = 60 * 1024 * 1024
     # Records per import transaction (the resume point after a crash moves in these steps).
     CATALOG_IMPORT_CHUNK = 500
+    # Files at least this large (bytes) are read and checked by a helper process while the importing
+    # process stores the previous chunk (both CPUs work); smaller ones in one process. None: never.
+    CATALOG_IMPORT_HELPER_MIN_BYTES: int | None = 1024 * 1024
 
     # Login protection: per-IP rate limit and per-account lockout.
     ILS_LOGIN_RATE_LIMIT = "20 per minute"

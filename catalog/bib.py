@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from stdnum import issn as stdnum_issn
 
 MarcDict = dict[str, Any]
@@ -80,6 +81,24 @@ class Extracted:
     control_number: str = ""
     control_source: str = ""
     system_numbers: list[str] = field(default_factory=list)
+
+
+# --- stored text ------------------------------------------------------------------------------
+
+def dumps(record: MarcDict) -> str:
+    """A record as the compact MARC-in-JSON text the catalog stores (orjson: 4x faster than json)."""
+    try:
+        return orjson.dumps(record).decode("utf-8")
+    except orjson.JSONEncodeError:  # e.g. a lone surrogate from a "\ud800" escape in a JSON input file
+        return json.dumps(record)  # ASCII with escapes: valid JSON that any database stores
+
+
+def loads(text: str | bytes) -> MarcDict:
+    """A stored MARC-in-JSON text as a dict."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # escapes orjson refuses (lone surrogates) are still JSON
+        return json.loads(text)
 
 
 # --- field access -----------------------------------------------------------------------------

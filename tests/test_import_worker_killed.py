@@ -61,6 +61,13 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _kill_all(pid: int) -> None:
     """SIGKILL a worker and everything it started, as a power cut or the OOM killer would."""
     for target in [pid, *_descendants(pid)]:
@@ -109,6 +116,8 @@ def test_killed_import_worker_resumes_without_duplicates(app: Flask, redis_url: 
                 break
             time.sleep(0.05)
         assert worker.poll() is None, "the worker ended before it could be killed: " + log.read_text()[-500:]
+        # The file is over CATALOG_IMPORT_HELPER_MIN_BYTES: a helper process reads while the work horse stores.
+        assert any(b"catalog.staging" in _cmdline(pid) for pid in _descendants(worker.pid))
         _kill_all(worker.pid)
         worker.wait(timeout=30)
         time.sleep(0.5)  # let the database notice the dropped connections

@@ -5,13 +5,12 @@ flat whatever the catalog's size.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
 
-from catalog import marc
+from catalog import bib, marc
 from catalog.models import Item, Record, RecordKind
 from ils.extensions import db
 from ils.models import Library
@@ -51,7 +50,7 @@ def records(*, library_id: int | None = None, record_ids: list[int] | None = Non
                                            .order_by(Item.id)):
                 held.setdefault(item.record_id, []).append(item)
         for record_id, text in page:
-            data = json.loads(text)
+            data = bib.loads(text)
             data["fields"] += [item_field(i, code) for i in held.get(record_id, [])]
             yield data
         last = page[-1][0]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,14 +19,13 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select
 
-from catalog import holdings, marc
+from catalog import bib, holdings, marc, staging
 from catalog.models import (AcquisitionSource, BatchStatus, ImportBatch, ImportRow, IndexChange, Item, ItemStatus,
-                            ItemType, MatchKey, Record, RecordVersion)
+                            ItemType, MatchKey, Record, RecordKind, RecordVersion)
 from catalog.services import items as item_service
 from catalog.services.outbox import mark_changed, request_index_job
-from catalog.services.records import columns, prepare, update_record
-from catalog.validation import validate
-from ils import audit, authz, jobs
+from catalog.services.records import update_record
+from ils import audit, authz, bulk, jobs
 from ils.authz import Actor
 from ils.errors import Conflict, NotFound, ValidationFailed
 from ils.extensions import db
@@ -35,6 +33,10 @@ from ils.mixins import utcnow
 from ils.models import JobRecord, JobStatus, Library
 
 CHUNK = 500
+ROW_COLUMNS = ("position", "offset", "outcome", "record_id", "matched_by", "previous_version", "items_added", "title",
+               "issues", "raw")
+ITEM_COLUMNS = ("record_id", "barcode", "accession_number", "collection", "call_class", "call_author", "call_title",
+                "item_type", "status", "price", "source", "acquired_on", "notes", "lendable_network", "import_key")
 OUTCOMES = ("new", "matched", "updated", "authority", "rejected")
 Checkpoint = Callable[[float, str], None]
 
@@ -87,16 +89,18 @@ def start_import(*, stream: IO[bytes], filename: str, library_id: int, actor: Ac
     return batch
 
 
-class _Counting:
-    """A binary stream that counts the bytes read (for progress)."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self.stream, self.count = stream, 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.stream.read(n)
-        self.count += len(data)
-        return data
+def _staged_chunks(batch: ImportBatch, size: int) -> Iterator[tuple[list[staging.Staged], int]]:
+    """(staged records, bytes read) per chunk: from a helper process for large files, else read here."""
+    options = {"fmt": batch.format, "encoding": batch.encoding, "after": batch.position, "size": size}
+    helper_from = current_app.config.get("CATALOG_IMPORT_HELPER_MIN_BYTES")
+    if helper_from is not None and batch.size >= int(helper_from):
+        with staging.Helper(batch.stored_path, **options) as helper:
+            for chunk in helper:
+                yield chunk.staged, chunk.bytes_read
+        return
+    with open(batch.stored_path, "rb") as raw:
+        for chunk in staging.chunks(raw, **options):
+            yield chunk.staged, chunk.bytes_read
 
 
 def run_import(batch_id: int, *, actor: Actor, checkpoint: Checkpoint, today: date) -> dict[str, Any]:
@@ -109,20 +113,12 @@ def run_import(batch_id: int, *, actor: Actor, checkpoint: Checkpoint, today: da
     batch.status = BatchStatus.RUNNING
     checkpoint(0, str(_l("Reading %(name)s", name=batch.filename)))
     importer = _Importer(batch, actor=actor, today=today)
-    with open(batch.stored_path, "rb") as raw, _collect_between_chunks() as between_chunks:
-        stream = _Counting(raw)
-        chunk: list[marc.ReadResult] = []
-        size = int(current_app.config.get("CATALOG_IMPORT_CHUNK", CHUNK))
-        for result in marc.read(stream, fmt=batch.format, encoding=batch.encoding):  # type: ignore[arg-type]
-            if result.position <= batch.position:
-                continue  # done before a restart
-            chunk.append(result)
-            if len(chunk) >= size:
-                importer.process(chunk)
-                chunk = []
-                checkpoint(min(99.0, 100.0 * stream.count / max(batch.size, 1)), importer.summary())
-                between_chunks()
-        importer.process(chunk)
+    size = int(current_app.config.get("CATALOG_IMPORT_CHUNK", CHUNK))
+    with _collect_between_chunks() as between_chunks, bulk.sqlite_checkpoints_deferred():
+        for staged, bytes_read in _staged_chunks(batch, size):
+            importer.process(staged)
+            checkpoint(min(99.0, 100.0 * bytes_read / max(batch.size, 1)), importer.summary())
+            between_chunks()
     batch.status = BatchStatus.DONE
     batch.finished_at = utcnow()
     if batch.dry_run:
@@ -209,70 +205,68 @@ class _Importer:
                       matched=c.get("matched", 0), updated=c.get("updated", 0), auth=c.get("authority", 0),
                       rejected=c.get("rejected", 0), items=c.get("items", 0)))
 
-    def process(self, chunk: list[marc.ReadResult]) -> None:
+    def process(self, chunk: list[staging.Staged]) -> None:
+        """Match, store and report one chunk of staged records (the caller commits)."""
         if not chunk:
             return
         counts = dict(self.batch.counts)
+        self.new_ids: set[int] = set()
         rows: list[dict[str, Any]] = []
-        prepared = []
-        for result in chunk:
-            if result.record is None:
-                rows.append(self._row(result, "rejected", issues=[{"code": result.error, "severity": "error",
-                                                                 "tag": "", "params": {},
-                                                                 "text": result.detail}]))
-                continue
-            held = holdings.held_items(result.record)
-            p = prepare(holdings.without_holdings(result.record))
-            prepared.append((result, p, held))
-        existing = self._lookup([key for _r, p, _h in prepared for _kind, key in p.keys])
-        new_records: list[tuple[marc.ReadResult, Any, list[holdings.HeldItem], dict[str, Any]]] = []
-        targets: list[tuple[int | None, list[holdings.HeldItem], dict[str, Any]]] = []
-        chunk_keys: dict[str, dict[str, Any]] = {}
-        for result, p, held in prepared:
-            issues = [i.as_dict() for i in validate(p.marc) if i.severity == "error"][:5] + result.warnings[:3]
-            hit = next(((kind, key, existing[key]) for kind, key in p.keys if key in existing), None)
-            local = next(((kind, key, chunk_keys[key]) for kind, key in p.keys if key in chunk_keys), None)
-            is_bib = p.extracted.kind == "bibliographic"
-            outcome = "authority" if not is_bib else "matched"
-            if hit:
-                kind, key, record_id = hit
-                row = self._row(result, outcome, record_id=record_id, matched_by=key.split("|", 1)[1],
-                                title=p.extracted.title, issues=issues)
-                if is_bib and self.batch.on_match == "replace" and not self.batch.dry_run:
-                    self._replace(record_id, p, row)
-                targets.append((record_id, held, row))
-            elif local:
-                kind, key, first_row = local
-                row = self._row(result, outcome, matched_by=key.split("|", 1)[1], title=p.extracted.title,
-                                issues=issues)
-                row["_same_as"] = first_row
-                targets.append((None, held, row))
+        readable = []
+        for staged in chunk:
+            if staged.readable:
+                readable.append(staged)
             else:
-                row = self._row(result, "new" if is_bib else "authority", title=p.extracted.title, issues=issues)
-                new_records.append((result, p, held, row))
-                for _kind, key in p.keys:
+                rows.append(self._row(staged, "rejected", issues=[{"code": staged.error, "severity": "error",
+                                                                 "tag": "", "params": {},
+                                                                 "text": staged.detail}]))
+        existing = self._lookup([key for s in readable for _kind, key in s.keys])
+        new_records: list[tuple[staging.Staged, dict[str, Any]]] = []
+        targets: list[tuple[list[holdings.HeldItem], dict[str, Any]]] = []
+        chunk_keys: dict[str, dict[str, Any]] = {}
+        for staged in readable:
+            hit = next(((key, existing[key]) for _kind, key in staged.keys if key in existing), None)
+            local = next(((key, chunk_keys[key]) for _kind, key in staged.keys if key in chunk_keys), None)
+            is_bib = staged.columns["kind"] == "bibliographic"
+            outcome = "authority" if not is_bib else "matched"
+            title = staged.columns["title"]
+            if hit:
+                key, record_id = hit
+                row = self._row(staged, outcome, record_id=record_id, matched_by=key.split("|", 1)[1], title=title,
+                                issues=staged.issues)
+                if is_bib and self.batch.on_match == "replace" and not self.batch.dry_run:
+                    self._replace(record_id, staged, row)
+            elif local:
+                key, first_row = local
+                row = self._row(staged, outcome, matched_by=key.split("|", 1)[1], title=title, issues=staged.issues)
+                row["_same_as"] = first_row
+            else:
+                row = self._row(staged, "new" if is_bib else "authority", title=title, issues=staged.issues)
+                new_records.append((staged, row))
+                for _kind, key in staged.keys:
                     chunk_keys.setdefault(key, row)
-                targets.append((None, held, row))
+            targets.append((staged.held, row))
             rows.append(row)
         if not self.batch.dry_run:
             self._insert_records(new_records)
-            for _record_id, _held, row in targets:
+            for _held, row in targets:
                 if row.get("record_id") is None and "_same_as" in row:
                     row["record_id"] = row["_same_as"].get("record_id")
-            self._insert_items([(row["record_id"], held, row) for _rid, held, row in targets
+            self._insert_items([(row["record_id"], held, row) for held, row in targets
                                 if held and row.get("record_id") is not None and row["outcome"] != "authority"])
         for row in rows:
             row.pop("_same_as", None)
             counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
             counts["items"] = counts.get("items", 0) + row["items_added"]
-        db.session.execute(insert(ImportRow.__table__), rows)
+        rows.sort(key=lambda r: r["position"])
+        bulk.insert_rows(ImportRow.__table__, ROW_COLUMNS, [[row[c] for c in ROW_COLUMNS] for row in rows],
+                         constants={"batch_id": self.batch.id})
         self.batch.position = chunk[-1].position
         self.batch.counts = counts
 
-    def _row(self, result: marc.ReadResult, outcome: str, *, record_id: int | None = None, matched_by: str = "",
+    def _row(self, result: staging.Staged, outcome: str, *, record_id: int | None = None, matched_by: str = "",
              title: str = "", issues: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        return {"batch_id": self.batch.id, "position": result.position, "offset": result.offset,
-                "outcome": outcome, "record_id": record_id, "matched_by": matched_by[:260],
+        return {"position": result.position, "offset": result.offset, "outcome": outcome, "record_id": record_id, "matched_by": matched_by[:260],
                 "previous_version": None, "items_added": 0, "title": (title or "")[:300],
                 "issues": issues or None, "raw": None}
 
@@ -286,12 +280,12 @@ class _Importer:
                 found.setdefault(key, record_id)
         return found
 
-    def _replace(self, record_id: int, p: Any, row: dict[str, Any]) -> None:
+    def _replace(self, record_id: int, staged: staging.Staged, row: dict[str, Any]) -> None:
         record = db.session.get(Record, record_id)
-        if record is None or record.marc == p.text:
+        if record is None or bib.loads(record.marc) == bib.loads(staged.columns["marc"]):
             return
         row["previous_version"] = record.version
-        update_record(record_id=record_id, marc=p.marc, actor=self.actor, action="import",
+        update_record(record_id=record_id, marc=bib.loads(staged.columns["marc"]), actor=self.actor, action="import",
                       note=f"batch #{self.batch.id}", batch_id=self.batch.id, check=False)
         row["outcome"] = "updated"
 
@@ -299,22 +293,27 @@ class _Importer:
         if not new_records:
             return
         now = utcnow()
-        values = [{**columns(p), "version": 1, "created_by": self.actor.label,
-                   "created_library_id": self.batch.library_id, "created_at": now, "updated_at": now}
-                  for _r, p, _h, _row in new_records]
         table = Record.__table__
-        ids = db.session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), values).all()
-        keys, versions, changes = [], [], []
-        for record_id, (_r, p, _h, row) in zip(ids, new_records, strict=True):
+        ids = bulk.reserve_ids(table, len(new_records))
+        names = list(new_records[0][0].columns)
+        bulk.insert_rows(table, ["id", *names],
+                         [(record_id, *(staged.columns[n] for n in names))
+                          for record_id, (staged, _row) in zip(ids, new_records, strict=True)],
+                         constants={"version": 1, "created_by": self.actor.label,
+                                    "created_library_id": self.batch.library_id, "created_at": now, "updated_at": now})
+        self.new_ids = set(ids)  # these get their outbox rows here, not again with their items
+        keys: list[tuple[int, str, str]] = []
+        for record_id, (staged, row) in zip(ids, new_records, strict=True):
             row["record_id"] = record_id
-            keys += [{"record_id": record_id, "kind": kind, "key": key} for kind, key in p.keys]
-            versions.append({"record_id": record_id, "version": 1, "marc": p.text, "action": "import",
-                             "note": f"batch #{self.batch.id}", "actor_label": self.actor.label,
-                             "user_id": self.batch.user_id, "import_batch_id": self.batch.id, "created_at": now})
-            changes.append({"record_id": record_id, "changed_at": now})
-        db.session.execute(insert(MatchKey.__table__), keys)
-        db.session.execute(insert(RecordVersion.__table__), versions)
-        db.session.execute(insert(IndexChange.__table__), changes)
+            keys += [(record_id, kind, key) for kind, key in staged.keys]
+        bulk.insert_rows(MatchKey.__table__, ("record_id", "kind", "key"), keys)
+        bulk.insert_rows(RecordVersion.__table__, ("record_id", "marc"),
+                         [(record_id, staged.columns["marc"]) for record_id, (staged, _row) in zip(ids, new_records)],
+                         constants={"version": 1, "action": "import", "note": f"batch #{self.batch.id}",
+                                    "actor_label": self.actor.label, "user_id": self.batch.user_id,
+                                    "import_batch_id": self.batch.id, "created_at": now})
+        bulk.insert_rows(IndexChange.__table__, ("record_id",), [(record_id,) for record_id in ids],
+                         constants={"changed_at": now})
 
     def _insert_items(self, targets: list[tuple[int, list[holdings.HeldItem], dict[str, Any]]]) -> None:
         if not targets:
@@ -355,7 +354,6 @@ class _Importer:
             select(Record.id, Record.ddc, Record.main_author, Record.title_sort, Record.title, Record.material_type)
             .where(Record.id.in_({rid for (rid, _n, _h, _row), _k in todo})))}
         values = []
-        now = utcnow()
         for ((record_id, _n, held, row), import_key), (barcode, accession, notes) in zip(todo, chosen, strict=True):
             barcode = barcode or next(new_barcodes)
             accession = accession or next(new_acc)
@@ -363,19 +361,17 @@ class _Importer:
             call = holdings.split_call_number(held.call_number) if held.call_number else \
                 item_service.default_call_number(record)
             item_type = held.item_type or ("serial" if record.material_type == "serial" else "buku")
-            values.append({
-                "record_id": record_id, "library_id": self.batch.library_id,
-                "location_library_id": self.batch.library_id, "barcode": barcode[:40], "accession_number": accession[:60],
-                "collection": (held.collection or self.settings.default_collection)[:60], "call_class": call[0],
-                "call_author": call[1], "call_title": call[2], "item_type": ItemType(item_type),
-                "status": ItemStatus(held.status), "status_changed_at": now, "price": held.price,
-                "source": AcquisitionSource(held.source), "acquired_on": held.acquired_on or self.today,
-                "notes": "; ".join(notes)[:2000], "public": self.settings.items_public,
-                "lendable_network": held.lendable, "withdrawn_reason": "", "import_batch_id": self.batch.id,
-                "import_key": import_key, "created_at": now, "updated_at": now})
+            values.append((record_id, barcode[:40], accession[:60],
+                           (held.collection or self.settings.default_collection)[:60], call[0], call[1], call[2],
+                           ItemType(item_type), ItemStatus(held.status), held.price, AcquisitionSource(held.source),
+                           held.acquired_on or self.today, "; ".join(notes)[:2000], held.lendable, import_key))
             row["items_added"] += 1
-        db.session.execute(insert(Item.__table__), values)
-        mark_changed({v["record_id"] for v in values})
+        now = utcnow()
+        bulk.insert_rows(Item.__table__, ITEM_COLUMNS, values, constants={
+            "library_id": self.batch.library_id, "location_library_id": self.batch.library_id,
+            "status_changed_at": now, "public": self.settings.items_public, "withdrawn_reason": "",
+            "import_batch_id": self.batch.id, "created_at": now, "updated_at": now})
+        mark_changed({v[0] for v in values} - self.new_ids)
 
 
 def get_batch_unchecked(batch_id: int) -> ImportBatch:
@@ -444,7 +440,7 @@ def revert_batch(*, batch_id: int, actor: Actor) -> dict[str, int]:
             old = db.session.scalar(select(RecordVersion.marc).where(RecordVersion.record_id == row.record_id,
                                                                    RecordVersion.version == row.previous_version))
             if old is not None:
-                update_record(record_id=row.record_id, marc=json.loads(old), actor=actor, action="revert",
+                update_record(record_id=row.record_id, marc=bib.loads(old), actor=actor, action="revert",
                               note=f"batch #{batch.id} reverted", check=False)
                 restored += 1
     batch.status = BatchStatus.REVERTED

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, func, or_, select, update
 
-from catalog import bib
+from catalog import bib, staging
 from catalog.models import DeletedRecord, Item, MatchKey, Record, RecordKind, RecordVersion
 from catalog.services.outbox import mark_changed
+from catalog.staging import Prepared, prepare
 from catalog.validation import Issue, validate
 from ils import audit, authz
 from ils.authz import Actor
@@ -25,47 +25,19 @@ from ils.errors import Conflict, NotFound, ValidationFailed
 from ils.extensions import db
 from ils.mixins import utcnow
 
-LIST_SEPARATOR = "; "
-
-
-@dataclass
-class Prepared:
-    """A record ready to store: its JSON text, derived columns and match keys."""
-
-    marc: bib.MarcDict
-    text: str
-    extracted: bib.Extracted
-    keys: list[tuple[str, str]]
-
-
-def prepare(marc: bib.MarcDict) -> Prepared:
-    """Derive everything stored beside the MARC (shared by the editor, the quick form and import)."""
-    leader = (marc.get("leader") or "").ljust(24)[:24]
-    # Record length and base address are computed when writing ISO 2709; stored as zeros.
-    marc["leader"] = "00000" + leader[5:12] + "00000" + leader[17:]
-    ex = bib.extract(marc)
-    prefix = ex.kind[0]  # keys never match across bibliographic, authority and holdings records
-    keys = [(kind, f"{prefix}|{key}"[:250]) for kind, key in bib.match_keys(marc, ex)]
-    return Prepared(marc=marc, text=json.dumps(marc, ensure_ascii=False), extracted=ex, keys=keys)
+LIST_SEPARATOR = staging.LIST_SEPARATOR
 
 
 def columns(p: Prepared) -> dict[str, Any]:
     """The Record column values derived from a prepared record."""
-    ex = p.extracted
-    return {
-        "kind": RecordKind(ex.kind), "marc": p.text, "material_type": ex.material_type,
-        "title": ex.title[:2000], "title_sort": ex.title_sort[:200], "responsibility": ex.responsibility[:2000],
-        "main_author": ex.main_author[:300], "other_names": LIST_SEPARATOR.join(ex.other_names)[:4000],
-        "isbns": " ".join(ex.isbns)[:400], "issns": " ".join(ex.issns)[:100], "publisher": ex.publisher[:300],
-        "place": ex.place[:200], "year": ex.year, "edition": ex.edition[:200], "language": ex.language[:3],
-        "subjects": LIST_SEPARATOR.join(ex.subjects)[:4000], "ddc": ex.ddc[:40], "physical": ex.physical[:300],
-        "series": ex.series[:300],
-    }
+    values = staging.columns(p)
+    values["kind"] = RecordKind(values["kind"])
+    return values
 
 
 def marc_of(record: Record) -> bib.MarcDict:
     """The record's MARC as a dict."""
-    return json.loads(record.marc)
+    return bib.loads(record.marc)
 
 
 def get_record(record_id: int, *, kind: RecordKind | None = None) -> Record:
@@ -175,8 +147,8 @@ def diff_versions(record_id: int, old: int, new: int) -> list[tuple[str, str]]:
     versions = {v.version: v for v in history(record_id)}
     if old not in versions or new not in versions:
         raise NotFound()
-    before = mnemonic(json.loads(versions[old].marc))
-    after = mnemonic(json.loads(versions[new].marc))
+    before = mnemonic(bib.loads(versions[old].marc))
+    after = mnemonic(bib.loads(versions[new].marc))
     out = []
     for line in difflib.ndiff(before, after):
         if line[:1] in "-+ ":
