@@ -9,14 +9,14 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from catalog.services import exports, imports
+from catalog.services import exports, imports, indexing
 from catalog.validation import describe
 from ils.authz import Actor
 from ils.errors import IlsError
 from ils.extensions import db
 from ils.services.libraries import get_by_code, library_today
 
-catalog_cli = AppGroup("catalog", help="Import and export the union catalog.")
+catalog_cli = AppGroup("catalog", help="Import and export the union catalog; rebuild and check its search index.")
 
 
 def _library(code: str) -> int:
@@ -93,6 +93,35 @@ def export_command(output: Path, fmt: str, code: str | None) -> None:
     count = stats.get("records", 0)
     click.echo(f"{output}: {count} records" + (f", {stats['skipped']} too long for ISO 2709 (use MARCXML)"
                                               if stats.get("skipped") else ""))
+
+
+@catalog_cli.command("reindex")
+@click.option("--verify", is_flag=True, help="Only compare the index with the database and report differences.")
+def reindex_command(verify: bool) -> None:
+    """Rebuild the search index from the database (built aside, then swapped in: search stays up).
+
+    With --verify nothing is written: records missing from the index, stale in it (indexed values
+    differ from the database) or indexed but no longer in the catalog are listed; exit code 1 if any.
+    """
+    if verify:
+        drift = indexing.verify()
+        for name in ("missing", "stale", "extra"):
+            ids = drift[name]
+            click.echo(f"{name}: {len(ids)}" + (f" (record ids: {', '.join(map(str, ids[:20]))}"
+                                                 f"{' ...' if len(ids) > 20 else ''})" if ids else ""))
+        if any(drift.values()):
+            raise SystemExit(1)
+        return
+    total = indexing.bibliographic_count()
+    with click.progressbar(length=total, label="Indexing", show_pos=True) as bar:
+        seen = [0]
+
+        def progress(done: int, _total: int) -> None:
+            bar.update(done - seen[0])
+            seen[0] = done
+
+        written = indexing.rebuild(progress=progress)
+    click.echo(f"{written} records indexed; the new index is live.")
 
 
 def init_app(app: Flask) -> None:

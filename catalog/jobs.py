@@ -1,4 +1,4 @@
-"""Catalog background jobs: importing a batch and bringing the search index up to date."""
+"""Catalog background jobs: importing a batch, bringing the search index up to date, rebuilding it."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,6 +6,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from catalog.services import imports
+from catalog.services import indexing
 from catalog.services.indexing import drain_outbox
 from ils.authz import Actor
 from ils.errors import IlsError
@@ -34,3 +35,11 @@ def import_batch(ctx: JobContext, *, batch_id: int) -> dict[str, Any]:
 def index_changes(ctx: JobContext) -> dict[str, Any]:
     """Apply the catalog changes noted in the outbox to the search index."""
     return drain_outbox(checkpoint=ctx.progress)
+
+
+@register_job("catalog.reindex", queue="search", timeout=6 * 3600, title=_l("Rebuild the search index"))
+def reindex(ctx: JobContext) -> dict[str, Any]:
+    """Build a new index from the database beside the live one, then swap it in (search stays up)."""
+    written = indexing.rebuild(progress=lambda done, total: ctx.progress(
+        min(99.0, 100.0 * done / max(total, 1)), str(_l("%(done)s of %(total)s records", done=done, total=total))))
+    return {"indexed": written}

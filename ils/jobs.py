@@ -287,6 +287,11 @@ def cron_loop(schedule: list[Any], *, stop_after: float | None = None, poll: flo
     started = time.monotonic()
     last = utcnow()
     count = 0
+    for entry in schedule:
+        if getattr(entry, "at_start", False) and enqueue_periodic(entry, last) is not None:
+            count += 1
+            log.info("periodic job %s enqueued at scheduler start", entry.kind)
+    db.session.remove()
     while stop_after is None or time.monotonic() - started < stop_after:
         now = utcnow()
         for entry, fire_at in due_entries(schedule, last, now, current_app.config["ILS_DEFAULT_TIMEZONE"]):

@@ -15,11 +15,14 @@ class Periodic:
     kind: str
     cron: str
     description: str
+    at_start: bool = False  # also run once when the scheduler starts (catch up after downtime)
 
 
 SCHEDULE: list[Periodic] = [
     Periodic("ils.network_report", "0 1 * * *", "Nightly network summary for the DPK"),
     Periodic("ils.purge_job_records", "30 2 * * *", "Remove job records past their retention"),
     # Catalog changes made while the queue was unreachable wait in the outbox until this runs.
-    Periodic("catalog.index_changes", "7 * * * *", "Bring the search index up to date with the catalog"),
+    # At start too: changes made while nothing ran (e.g. `flask demo` before `serve`) reach search at once.
+    Periodic("catalog.index_changes", "7 * * * *", "Bring the search index up to date with the catalog",
+             at_start=True),
 ]

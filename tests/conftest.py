@@ -112,7 +112,7 @@ def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
         # Only this test database of Redis (CI uses db 15), never the whole server.
         jobs.connection().flushdb()
         # The search index is rebuilt from the database, so it starts empty with the tables.
-        shutil.rmtree(search.index_dir(), ignore_errors=True)
+        search.remove_all()
     yield
 
 

@@ -190,6 +190,16 @@ def test_periodic_enqueue_is_idempotent(ctx: Flask) -> None:
     assert {e.kind for e in SCHEDULE} <= set(jobs.JOBS)
 
 
+def test_scheduler_start_catches_up_jobs_marked_at_start(ctx: Flask) -> None:
+    """The outbox job runs once when the scheduler starts (pending changes reach search without waiting)."""
+    entries = [Periodic("catalog.index_changes", "7 * * * *", "catch up", at_start=True),
+               Periodic("ils.network_report", "0 1 * * *", "nightly")]
+    assert jobs.cron_loop(entries, stop_after=0) == 1
+    kinds = [r.kind for r in db.session.scalars(select(JobRecord))]
+    assert kinds == ["catalog.index_changes"]
+    assert [e.kind for e in SCHEDULE if e.at_start] == ["catalog.index_changes"]
+
+
 def test_without_redis_url_the_embedded_socket_is_used(ctx: Flask, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     """CLI commands beside `serve` find its embedded Redis; with none, a clear error."""
     monkeypatch.setitem(ctx.config, "REDIS_URL", None)

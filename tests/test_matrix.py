@@ -287,6 +287,8 @@ ROUTES: dict[tuple[str, str], Route] = {
                                                     "catalog.view", True),
     ("catalog.opac_home", "GET"): Route(lambda n, s: "/opac/", None),
     ("catalog.opac_search", "GET"): Route(lambda n, s: "/opac/search?q=baca", None),
+    ("catalog.opac_record", "GET"): Route(lambda n, s: f"/opac/record/{record(n, s)}", None),
+    ("catalog.api_search", "GET"): Route(lambda n, s: "/api/v1/search?q=hikayat", None),
 }
 IGNORED = {"static", "bootstrap.static"}
 ROLES = [r.value for r in Role] + ["anonymous"]

@@ -20,5 +20,5 @@ def render(template: str, **context: Any) -> str:
     return render_template(template, **context)
 
 
-from catalog.views import imports, items, opac, records, reports  # noqa: E402,F401  (routes)
+from catalog.views import imports, items, oai, opac, records, reports, search_api, sru  # noqa: E402,F401  (routes)
 from catalog import api  # noqa: E402,F401  (JSON routes under /api/v1/catalog)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, flash, jsonify, render_template, request, url_for
-from flask_babel import format_datetime, format_decimal, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -157,6 +157,7 @@ def init_app(app: Flask) -> None:
     # Globals (not context) so macros imported without context can use them too.
     app.jinja_env.globals.update(now_utc=utcnow, get_locale=get_locale, format_datetime=format_datetime,
                                  format_decimal=format_decimal, page_url=page_url)
+    app.jinja_env.filters["format_date"] = format_date
     app.after_request(_security_headers)
 
 
