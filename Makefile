@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app ils
 MO     := ils/translations/id/LC_MESSAGES/messages.mo
 
-.PHONY: run test test-only install install-dev browser translations extract bench clean help
+.PHONY: run test test-only install install-dev browser protocol-clients translations extract bench clean help
 
 help:
 	@echo "make run    install, migrate, load the demo network and serve on http://127.0.0.1:5000"
@@ -47,7 +47,18 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-test: install-dev browser
+# Debian's protocol clients for the protocol tests: oai_pmh (libhttp-oai-perl) harvests /oai,
+# yaz-client (yaz) searches /sru. Installed like chromium: only as root with apt-get, only if missing.
+protocol-clients:
+	@missing=""; \
+	command -v oai_pmh >/dev/null || missing="$$missing libhttp-oai-perl"; \
+	command -v yaz-client >/dev/null || missing="$$missing yaz"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's protocol clients:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+test: install-dev browser protocol-clients
 	$(BIN)/python -m pytest
 
 # The suite without the install steps (CI's second pass, against PostgreSQL and Redis).

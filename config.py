@@ -57,6 +57,20 @@ class Config:
     # Files at least this large (bytes) are read and checked by a helper process while the importing
     # process stores the previous chunk (both CPUs work); smaller ones in one process. None: never.
     CATALOG_IMPORT_HELPER_MIN_BYTES: int | None = 1024 * 1024
+    # SRU server (/sru): records per searchRetrieve page when the client names no maximumRecords; the
+    # most one page holds (a client asking more gets this many and a nextRecordPosition to go on
+    # from); the most terms one scan lists. Explain announces all three.
+    CATALOG_SRU_DEFAULT_RECORDS = 10
+    CATALOG_SRU_MAX_RECORDS = 100
+    CATALOG_SRU_MAX_TERMS = 100
+
+    # OAI-PMH data provider (/oai): identifiers are oai:<CATALOG_OAI_REPOSITORY_ID>:<record id>, so the
+    # id must never change once harvesters know it; records per ListRecords/ListIdentifiers page; the
+    # contact Identify names (required: unset, /oai answers 503; Development/Testing use a placeholder).
+    CATALOG_OAI_REPOSITORY_ID = "sipus.bontang.go.id"
+    CATALOG_OAI_REPOSITORY_NAME = "SIPUS Bontang - Katalog Induk Kota Bontang"
+    CATALOG_OAI_PAGE_SIZE = 500
+    CATALOG_OAI_ADMIN_EMAIL: str | None = None
 
     # Login protection: per-IP rate limit and per-account lockout.
     ILS_LOGIN_RATE_LIMIT = "20 per minute"
@@ -88,6 +102,8 @@ class DevelopmentConfig(Config):
     """Embedded default: SQLite + embedded Redis, for one machine."""
 
     DEBUG = False
+    # Placeholder (the Dinas Perpustakaan's public address); production sets the real one.
+    CATALOG_OAI_ADMIN_EMAIL = "perpustakaan@bontangkota.go.id"
 
 
 class TestingConfig(Config):
@@ -99,6 +115,7 @@ class TestingConfig(Config):
     ILS_DEMO_REPORT_STEP_SECONDS = 0.0
     # Argon2 at production cost makes hundreds of logins slow; the hash format is the same.
     ILS_ARGON2_FAST = True
+    CATALOG_OAI_ADMIN_EMAIL = "perpustakaan@bontangkota.go.id"
 
 
 class ProductionConfig(Config):

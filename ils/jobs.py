@@ -334,6 +334,15 @@ def start_embedded_redis(instance_path: str) -> tuple[subprocess.Popen[bytes], s
     raise RuntimeError(f"embedded Redis did not start; see {folder / 'redis.log'}")
 
 
+def in_queue(record_id: str) -> bool:
+    """True if a job record's job is really waiting in its RQ queue (not lost with a Redis restart)."""
+    try:
+        conn = connection()
+        return any(record_id in queue(name, conn).get_job_ids() for name in QUEUES)
+    except (RedisError, OSError, RuntimeError):
+        return False
+
+
 def redis_ok() -> bool:
     """True if the configured Redis answers (for the status shown on /jobs)."""
     try:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
+from werkzeug.serving import make_server
 
 from catalog import search
 from ils import create_app, jobs
@@ -134,3 +137,17 @@ def client(app: Flask) -> FlaskClient:
 def network(ctx: Flask) -> factories.Network:
     """Two libraries (A own, B other) with one account per role and sample rows in each."""
     return factories.build_network()
+
+
+@contextmanager
+def serve(application: Flask) -> Iterator[str]:
+    """The app on a real HTTP server (werkzeug, threaded) on a free 127.0.0.1 port: its base URL."""
+    server = make_server("127.0.0.1", 0, application, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)

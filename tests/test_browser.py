@@ -241,3 +241,37 @@ def test_phone_layout(browser: Any, live_server: str) -> None:
         assert problems == []
     finally:
         context.close()
+
+
+def test_opac_search_on_a_phone(browser: Any, live_server: str) -> None:
+    """A patron on a cheap phone searches the demo catalogue: results with copies, a facet, the record page."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        problems = _watch(page)
+        page.goto(live_server + "/opac/")
+        # The worker indexes the demo catalogue from the outbox; wait until search answers.
+        deadline = time.monotonic() + 60
+        while True:
+            page.fill("main input[type=search]", "sejarah")
+            page.press("main input[type=search]", "Enter")
+            page.wait_for_url(re.compile(r"/opac/search\?"))
+            if page.locator("main ol li.card").count() or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+            page.goto(live_server + "/opac/")
+        results = page.locator("main ol li.card")
+        assert results.count() > 0, page.content()[:2000]
+        assert page.locator("main ol li.card .badge").count() > 0  # availability on every hit
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        _shot(page, "phone-opac-results")
+        page.locator("aside details a").first.click()  # narrow by the first facet value
+        expect(page.locator("#result-count")).to_be_visible()
+        page.locator("main ol li.card h2 a").first.click()
+        page.wait_for_url(re.compile(r"/opac/record/\d+$"))
+        expect(page.locator("main table")).to_be_visible()  # copies by library
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        _shot(page, "phone-opac-record")
+        assert problems == []
+    finally:
+        context.close()

@@ -287,8 +287,18 @@ ROUTES: dict[tuple[str, str], Route] = {
                                                     "catalog.view", True),
     ("catalog.opac_home", "GET"): Route(lambda n, s: "/opac/", None),
     ("catalog.opac_search", "GET"): Route(lambda n, s: "/opac/search?q=baca", None),
+    ("catalog.oai_endpoint", "GET"): Route(lambda n, s: "/oai?verb=Identify", None),
+    ("catalog.oai_endpoint", "POST"): Route(lambda n, s: "/oai", None, data=lambda n, s, r: {"verb": "Identify"}),
+    ("catalog.sru_endpoint", "GET"): Route(
+        lambda n, s: "/sru?version=1.2&operation=searchRetrieve&query=dc.title%3Dhikayat", None),
+    ("catalog.sru_endpoint", "POST"): Route(lambda n, s: "/sru", None, data=nothing),  # SRU form POST
     ("catalog.opac_record", "GET"): Route(lambda n, s: f"/opac/record/{record(n, s)}", None),
     ("catalog.api_search", "GET"): Route(lambda n, s: "/api/v1/search?q=hikayat", None),
+    ("catalog.opac_record_export", "GET"): Route(lambda n, s: f"/opac/record/{record(n, s)}/export/ris", None),
+    ("catalog.opac_libraries", "GET"): Route(lambda n, s: "/opac/libraries", None),
+    ("catalog.opac_new", "GET"): Route(lambda n, s: "/opac/new", None),
+    ("catalog.opac_new_atom", "GET"): Route(lambda n, s: "/opac/new.atom", None),
+    ("catalog.opac_new_rss", "GET"): Route(lambda n, s: "/opac/new.rss", None),
 }
 IGNORED = {"static", "bootstrap.static"}
 ROLES = [r.value for r in Role] + ["anonymous"]

@@ -5,8 +5,10 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from catalog.models import ItemStatus
+from ils.models import Library
 from ils import jobs
 from ils.extensions import db
 from tests.factories import make_library, make_record
@@ -14,7 +16,8 @@ from tests.test_search import PUSTAKA_ISBN, _copy
 
 
 def _catalog() -> dict[str, Any]:
-    city, company = make_library("PUKB", name="Perpustakaan Umum Kota Bontang"), make_library("KH-PT")
+    city = make_library("PUKB", name="Perpustakaan Umum Kota Bontang")
+    company = make_library("KH-PT", opac_public=False)  # a company library: its collection is private
     baca, _ = make_record("Membaca bacaan anak", authors=["Sari, Dewi"], year=2019, subjects=["Literasi"])
     pustaka, _ = make_record("Pengelolaan perpustakaan", year=2012, isbn=PUSTAKA_ISBN)
     secret, _ = make_record("Laporan pabrik amonia", year=2021)
@@ -73,3 +76,55 @@ def test_json_search_api_has_the_pages_features(ctx: Flask, client: FlaskClient)
     assert client.get("/api/v1/search?q=amonia").get_json()["total"] == 0
     everything = client.get("/api/v1/search?sort=title&per_page=1").get_json()
     assert everything["pages"] == 2 and everything["per_page"] == 1
+
+
+def test_record_exports_for_reference_managers(ctx: Flask, client: FlaskClient) -> None:
+    ids = _catalog()
+    ris = client.get(f"/opac/record/{ids['baca']}/export/ris")
+    assert ris.status_code == 200 and "attachment" in ris.headers["Content-Disposition"]
+    text = ris.get_data(as_text=True)
+    assert text.startswith("TY  - BOOK\r\n") and "TI  - Membaca bacaan anak\r\n" in text and "AU  - Sari, Dewi" in text
+    assert text.rstrip().endswith("ER  -")
+    bibtex = client.get(f"/opac/record/{ids['baca']}/export/bibtex").get_data(as_text=True)
+    assert bibtex.startswith(f"@book{{sari2019r{ids['baca']},") and "title = {Membaca bacaan anak}" in bibtex
+    xml = client.get(f"/opac/record/{ids['baca']}/export/marcxml").get_data(as_text=True)
+    assert "<record" in xml and "Membaca bacaan anak" in xml
+    assert client.get(f"/opac/record/{ids['baca']}/export/pdf").status_code == 404
+    assert client.get(f"/opac/record/{ids['secret']}/export/ris").status_code == 404
+
+
+def test_new_arrivals_page_and_feeds(ctx: Flask, client: FlaskClient) -> None:
+    import xml.etree.ElementTree as ET
+
+    ids = _catalog()
+    home = client.get("/opac/").get_data(as_text=True)
+    assert f"/opac/record/{ids['pustaka']}" in home and "Laporan pabrik amonia" not in home
+    page = client.get("/opac/new?library=PUKB").get_data(as_text=True)
+    assert "Pengelolaan perpustakaan" in page and "new.atom?library=PUKB" in page
+    atom = ET.fromstring(client.get("/opac/new.atom?library=PUKB").get_data())
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    titles = [e.findtext("a:title", namespaces=ns) for e in atom.findall("a:entry", ns)]
+    assert set(titles) == {"Membaca bacaan anak", "Pengelolaan perpustakaan"}
+    rss = ET.fromstring(client.get("/opac/new.rss").get_data())
+    assert {i.findtext("title") for i in rss.iter("item")} == {"Membaca bacaan anak", "Pengelolaan perpustakaan"}
+    assert client.get("/opac/new.atom?library=KH-PT").status_code == 404  # not a public catalogue
+    assert client.get("/opac/new?library=NOPE").status_code == 404
+    directory = client.get("/opac/libraries").get_data(as_text=True)
+    assert "Perpustakaan Umum Kota Bontang" in directory and "/opac/new?library=PUKB" in directory
+
+
+def test_staff_filters_only_for_staff(app: Flask, ctx: Flask, client: FlaskClient) -> None:
+    from tests.factories import login, make_staff
+    from ils.models import Role
+
+    ids = _catalog()
+    make_staff("pukb.kat", Role.CATALOGUER, db.session.scalars(select(Library).where(Library.code == "PUKB")).one())
+    db.session.commit()
+    public = client.get("/opac/search?q=&status=on_loan").get_data(as_text=True)
+    assert "Filter staf" not in public and f"/opac/record/{ids['pustaka']}" in public  # ignored for the public
+    login(client, "pukb.kat")
+    staff = client.get("/opac/search?q=&status=on_loan").get_data(as_text=True)
+    assert "Filter staf" in staff and f"/opac/record/{ids['baca']}" in staff
+    assert f"/opac/record/{ids['pustaka']}" not in staff
+    dated = client.get("/opac/search?q=&acquired_from=2026-03-01&acquired_to=2026-03-01").get_data(as_text=True)
+    assert "2 judul" in dated  # the factory copies were acquired on 2026-03-01 (private one hidden from PUKB)

@@ -211,3 +211,21 @@ def test_cli_reindex_and_verify(app: Flask, catalog: dict[str, Any]) -> None:
     search.apply([], [catalog["baca"].id])
     drift = runner.invoke(args=["catalog", "reindex", "--verify"])
     assert drift.exit_code == 1 and f"missing: 1 (record ids: {catalog['baca'].id})" in drift.output
+
+
+def test_a_lost_queued_index_job_does_not_block_new_ones(ctx: Flask) -> None:
+    """A queued record whose job Redis lost (restart, other Redis) must not stop the index from updating."""
+    from catalog.services.outbox import INDEX_JOB
+    from ils.models import JobRecord, JobStatus
+
+    lost = JobRecord(id="lost-index-job", kind=INDEX_JOB, queue="search", status=JobStatus.QUEUED, args={},
+                     started_by_label="test")
+    db.session.add(lost)
+    db.session.commit()
+    record, _ = make_record("Hikayat yang hilang")
+    db.session.commit()
+    queued = [r.id for r in db.session.scalars(select(JobRecord).where(JobRecord.kind == INDEX_JOB))]
+    assert len(queued) == 2 and jobs.in_queue(next(i for i in queued if i != "lost-index-job"))
+    record_id = record.id
+    jobs.run_burst()
+    assert discovery.find(q.Words("title", "hikayat"))[1] == [record_id]

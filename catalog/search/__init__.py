@@ -17,8 +17,8 @@ from catalog import query as q
 from catalog.search import engine
 from catalog.search.engine import UnknownField
 from catalog.search.schema import CODE_FIELDS, SCHEMA_VERSION, TEXT_FIELDS, Document
-from catalog.search.store import (apply, count, expected_version, index_dir, indexed_versions, open_index,
-                                  rebuild, rebuilding, remove_all)
+from catalog.search.store import (apply, count, expected_version, forget_searcher, index_dir, indexed_versions,
+                                  open_index, rebuild, rebuilding, remove_all, searcher)
 
 __all__ = ["SCHEMA_VERSION", "Document", "Result", "SearchRequest", "UnknownField", "Viewer", "apply", "count",
            "expected_version", "index_dir", "indexed_versions", "open_index", "rebuild", "rebuilding",
@@ -172,31 +172,30 @@ def search(request: SearchRequest) -> Result:
     """Run a search: matches in order (the page asked for), the total, and facet counts."""
     if request.sort not in SORTS:
         raise ValueError(f"unknown sort {request.sort!r}")
-    ix = open_index()
-    path = str(index_dir().resolve())
     wanted = request.start + request.count
     facets: dict[str, dict[str, int]] = {}
     total, candidates = 0, []
-    with ix.searcher() as searcher:
-        analyse = _analyser(ix.schema)
-        all_docs = searcher.doc_count_all()
-        weights = {t: engine.idf(searcher.doc_frequency("text", t), all_docs)
-                   for t in engine.scoring_terms(request.node, analyse)}
-        for leaf in engine.iter_leaves(searcher, path):
-            mask = engine.Evaluator(leaf, analyse).mask(request.node) & _visible(leaf, request.viewer)
-            for name, values in request.filters.items():
-                if values:
-                    mask &= _filter(leaf, name, values, request.viewer)
-            matched = int(mask.sum())
-            if not matched:
-                continue
-            total += matched
-            if request.facets:
-                _facet_counts(leaf, mask, request.viewer, facets)
-            if wanted:
-                docs = np.flatnonzero(mask)
-                keys = _order_keys(leaf, docs, request.sort, weights)
-                candidates.extend(heapq.nsmallest(wanted, keys))
+    current = searcher()
+    path = str(index_dir().resolve())
+    analyse = _analyser(current.schema)
+    all_docs = current.doc_count_all()
+    weights = {t: engine.idf(current.doc_frequency("text", t), all_docs)
+               for t in engine.scoring_terms(request.node, analyse)}
+    for leaf in engine.iter_leaves(current, path):
+        mask = engine.Evaluator(leaf, analyse).mask(request.node) & _visible(leaf, request.viewer)
+        for name, values in request.filters.items():
+            if values:
+                mask &= _filter(leaf, name, values, request.viewer)
+        matched = int(mask.sum())
+        if not matched:
+            continue
+        total += matched
+        if request.facets:
+            _facet_counts(leaf, mask, request.viewer, facets)
+        if wanted:
+            docs = np.flatnonzero(mask)
+            keys = _order_keys(leaf, docs, request.sort, weights)
+            candidates.extend(heapq.nsmallest(wanted, keys))
     candidates.sort()
     ids = [key[-1] for key in candidates[request.start:wanted]]
     ordered = {name: sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) for name, counts in facets.items()}
@@ -216,26 +215,25 @@ def search_ids(text: str, *, limit: int = 200, viewer: Viewer = Viewer(everythin
 
 def suggest(text: str, *, viewer: Viewer = PUBLIC) -> str | None:
     """A corrected query built from the catalog's own words ("Mungkin maksud Anda"), or None."""
-    ix = open_index()
-    with ix.searcher() as searcher:
-        reader = searcher.reader()
-        words = _analyser(ix.schema)(text, stem=False)
-        if not words:
-            return None
-        changed, out = False, []
-        for word in words:
-            if reader.doc_frequency("words", word) > 0 or word.isdigit() or len(word) < 3:
-                out.append(word)
-                continue
-            best = None
-            for distance in (1, 2):
-                found = [t.decode("utf-8") if isinstance(t, bytes) else t
-                         for t in reader.terms_within("words", word, distance, prefix=1)]
-                if found:
-                    best = max(found, key=lambda t: (reader.doc_frequency("words", t), t))
-                    break
-            out.append(best or word)
-            changed = changed or bool(best)
+    current = searcher()
+    reader = current.reader()
+    words = _analyser(current.schema)(text, stem=False)
+    if not words:
+        return None
+    changed, out = False, []
+    for word in words:
+        if reader.doc_frequency("words", word) > 0 or word.isdigit() or len(word) < 3:
+            out.append(word)
+            continue
+        best = None
+        for distance in (1, 2):
+            found = [t.decode("utf-8") if isinstance(t, bytes) else t
+                     for t in reader.terms_within("words", word, distance, prefix=1)]
+            if found:
+                best = max(found, key=lambda t: (reader.doc_frequency("words", t), t))
+                break
+        out.append(best or word)
+        changed = changed or bool(best)
     if not changed:
         return None
     corrected = " ".join(out)
@@ -245,35 +243,33 @@ def suggest(text: str, *, viewer: Viewer = PUBLIC) -> str | None:
 
 def scan(field: str, term: str, *, count: int = 20, position: int = 1, viewer: Viewer = PUBLIC) -> list[tuple[str, int]]:
     """Index terms of a query field in order around ``term``, each with how many visible records hold it."""
-    if field in TEXT_FIELDS:
-        fieldname = "words" if field == "any" else TEXT_FIELDS[field]
+    if field in TEXT_FIELDS:  # roots, as searched: a scanned term searched again finds the same records
+        fieldname = TEXT_FIELDS[field]
     elif field in CODE_FIELDS and field not in ("id", "language", "material"):
         fieldname = CODE_FIELDS[field]
     else:
         raise UnknownField(field)
-    ix = open_index()
+    current = searcher()
     path = str(index_dir().resolve())
-    with ix.searcher() as searcher:
-        reader = searcher.reader()
-        start = (_analyser(ix.schema)(term, stem=fieldname not in ("words",) and field in TEXT_FIELDS) or
-                 [term.lower()])[0] if term else ""
-        before: deque[str] = deque(maxlen=max(0, position - 1))
-        after: list[str] = []
-        for fname, raw in reader.terms_from(fieldname, ""):
-            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-            if fname != fieldname:
+    reader = current.reader()
+    start = (_analyser(current.schema)(term, stem=field in TEXT_FIELDS) or [term.lower()])[0] if term else ""
+    before: deque[str] = deque(maxlen=max(0, position - 1))
+    after: list[str] = []
+    for fname, raw in reader.terms_from(fieldname, ""):
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        if fname != fieldname:
+            break
+        if text < start:
+            before.append(text)
+        else:
+            after.append(text)
+            if len(after) >= count - len(before):
                 break
-            if text < start:
-                before.append(text)
-            else:
-                after.append(text)
-                if len(after) >= count - len(before):
-                    break
-        terms = (list(before) + after)[:count]
-        leaves = list(engine.iter_leaves(searcher, path))
-        out = []
-        for text in terms:
-            n = sum(int((leaf.term(fieldname, text) & leaf.live & _visible(leaf, viewer)).sum()) for leaf in leaves)
-            if n:
-                out.append((text, n))
-        return out
+    terms = (list(before) + after)[:count]
+    leaves = list(engine.iter_leaves(current, path))
+    out = []
+    for text in terms:
+        n = sum(int((leaf.term(fieldname, text) & leaf.live & _visible(leaf, viewer)).sum()) for leaf in leaves)
+        if n:
+            out.append((text, n))
+    return out

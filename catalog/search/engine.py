@@ -24,6 +24,7 @@ from catalog.search.schema import CODE_FIELDS, FIELD_WEIGHTS, TEXT_FIELDS
 
 MAX_EXPANSION = 500  # terms a prefix may stand for
 MULTI = ("libraries", "available", "private", "subjects", "collections")
+PHRASE_FIELDS = ("title", "author", "subject", "series", "publisher")
 
 
 class UnknownField(ValueError):
@@ -268,7 +269,14 @@ class Evaluator:
         if not terms:  # only stop words: they restrict nothing
             return np.ones(leaf.size, dtype=bool)
         if isinstance(node, q.Exact) or node.match == "adj":
-            return leaf.phrase(name, terms) if len(terms) > 1 else leaf.term(name, terms[0])
+            if len(terms) == 1:
+                return leaf.term(name, terms[0])
+            if name != "text":
+                return leaf.phrase(name, terms)
+            out = np.zeros(leaf.size, dtype=bool)
+            for fieldname in PHRASE_FIELDS:  # "text" keeps no positions: a phrase must stand in one field
+                out |= leaf.phrase(fieldname, terms)
+            return out
         masks = [leaf.term(name, t) for t in terms]
         out = masks[0].copy()
         for m in masks[1:]:

@@ -17,17 +17,17 @@ from whoosh.support.charset import accent_map
 
 from catalog.text import STOP_WORDS, TOKEN, stem
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Query fields (catalog.query) -> index fields holding stemmed words.
+# Notes have no field of their own: they are searched through "text" (one index field fewer to write).
 TEXT_FIELDS = {"any": "text", "title": "title", "author": "author", "subject": "subject", "publisher": "publisher",
-               "series": "series", "notes": "notes"}
+               "series": "series", "notes": "text"}
 # Query fields -> index fields holding whole codes (one term per value).
 CODE_FIELDS = {"isbn": "isbn", "issn": "issn", "identifier": "identifier", "barcode": "barcode",
                "callnumber": "callnumber", "language": "language", "material": "material", "library": "library",
                "id": "id"}
 # Relevance: a query word found in the title counts most, then the author, subject, series/publisher, notes.
-FIELD_WEIGHTS = (("title", 4.0), ("author", 2.5), ("subject", 2.0), ("series", 1.0), ("publisher", 0.5),
-                 ("notes", 0.3))
+FIELD_WEIGHTS = (("title", 4.0), ("author", 2.5), ("subject", 2.0), ("series", 1.0), ("publisher", 0.5))
 
 
 def stemming_analyzer() -> Any:
@@ -46,9 +46,11 @@ def schema() -> Schema:
     stemmed, plain = stemming_analyzer(), plain_analyzer()
     return Schema(
         id=ID(unique=True, stored=True),
-        text=TEXT(analyzer=stemmed), words=TEXT(analyzer=plain, phrase=False),
+        # "text" holds every word without positions (the largest field, and a phrase in "any" is looked
+        # up in the positional title/author/subject/series/publisher fields instead: engine.py).
+        text=TEXT(analyzer=stemmed, phrase=False), words=TEXT(analyzer=plain, phrase=False),
         title=TEXT(analyzer=stemmed), author=TEXT(analyzer=stemmed), subject=TEXT(analyzer=stemmed),
-        series=TEXT(analyzer=stemmed), publisher=TEXT(analyzer=stemmed), notes=TEXT(analyzer=stemmed),
+        series=TEXT(analyzer=stemmed), publisher=TEXT(analyzer=stemmed),
         isbn=KEYWORD(commas=True, lowercase=True), issn=KEYWORD(commas=True, lowercase=True),
         identifier=KEYWORD(commas=True, lowercase=True), barcode=KEYWORD(commas=True, lowercase=True),
         callnumber=KEYWORD(commas=True, lowercase=True), language=ID(), material=ID(),
@@ -93,9 +95,11 @@ class Document:
                   "S": self.subjects[:8], "C": sorted(set(self.collections)), "t": self.title_sort[:60],
                   "a": self.author_sort[:60]}
         return {
-            "id": str(self.record_id), "text": text, "words": text,
+            # Unstemmed words for "did you mean" and prefixes: the fields people type words of.
+            "id": str(self.record_id), "text": text,
+            "words": " ".join([self.title, self.authors, " ".join(self.subjects), self.series]),
             "title": self.title, "author": self.authors, "subject": " ; ".join(self.subjects),
-            "series": self.series, "publisher": self.publisher, "notes": self.notes,
+            "series": self.series, "publisher": self.publisher,
             "isbn": ",".join(self.isbns), "issn": ",".join(self.issns), "identifier": ",".join(self.identifiers),
             "barcode": ",".join(self.barcodes), "callnumber": ",".join(c.replace(",", " ") for c in self.call_numbers),
             "language": self.language or "und", "material": self.material, "library": ",".join(self.libraries),

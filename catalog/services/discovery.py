@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -227,3 +228,42 @@ def record_visible(record_id: int, *, actor: Actor | None) -> bool:
 def library_names() -> dict[str, str]:
     """Library code -> name (for facet labels)."""
     return dict(db.session.execute(select(Library.code, Library.name)).all())
+
+
+@dataclass
+class Arrival:
+    """A title that a library added recently (its newest public copy)."""
+
+    record_id: int
+    title: str
+    main_author: str
+    year: int | None
+    library_code: str
+    library_name: str
+    added_at: datetime
+
+
+def new_arrivals(*, library_code: str | None = None, limit: int = 20) -> list[Arrival]:
+    """Titles with a public copy added most recently, newest first (one line per title and library).
+
+    Walks copies newest first by id (the primary key, so the home page never scans the whole table).
+    """
+    stmt = (select(Item.record_id, Item.created_at, Library.code, Library.name)
+            .join(Library, Library.id == Item.library_id)
+            .where(Item.public.is_(True), Item.status != ItemStatus.WITHDRAWN, Library.active.is_(True),
+                   Library.opac_public.is_(True))
+            .order_by(Item.id.desc()).limit(limit * 10))
+    if library_code:
+        stmt = stmt.where(Library.code == library_code)
+    seen: dict[tuple[int, str], Any] = {}
+    for row in db.session.execute(stmt):
+        seen.setdefault((row.record_id, row.code), row)
+        if len(seen) >= limit:
+            break
+    records = {r.id: r for r in db.session.execute(
+        select(Record.id, Record.title, Record.main_author, Record.year, Record.kind)
+        .where(Record.id.in_([rid for rid, _code in seen])))}
+    return [Arrival(record_id=row.record_id, title=rec.title, main_author=rec.main_author, year=rec.year,
+                    library_code=row.code, library_name=row.name, added_at=row.created_at)
+            for row in seen.values()
+            if (rec := records.get(row.record_id)) is not None and rec.kind == RecordKind.BIBLIOGRAPHIC]

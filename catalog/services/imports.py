@@ -371,7 +371,10 @@ class _Importer:
             "library_id": self.batch.library_id, "location_library_id": self.batch.library_id,
             "status_changed_at": now, "public": self.settings.items_public, "withdrawn_reason": "",
             "import_batch_id": self.batch.id, "created_at": now, "updated_at": now})
-        mark_changed({v[0] for v in values} - self.new_ids)
+        matched = {v[0] for v in values} - self.new_ids
+        mark_changed(matched)
+        # Records that gained copies changed who holds them (OAI-PMH sets, visibility): a new datestamp.
+        item_service.holdings_changed(matched, now=now)
 
 
 def get_batch_unchecked(batch_id: int) -> ImportBatch:
@@ -422,11 +425,14 @@ def revert_batch(*, batch_id: int, actor: Actor) -> dict[str, int]:
     from catalog.services.records import delete_record, marc_of, tombstone  # noqa: F401 - same package
 
     removed_items = 0
+    touched: set[int] = set()
     for item in db.session.scalars(select(Item).where(Item.import_batch_id == batch.id)):
-        mark_changed([item.record_id])
+        touched.add(item.record_id)
         db.session.delete(item)
         removed_items += 1
+    mark_changed(touched)
     db.session.flush()
+    item_service.holdings_changed(touched)  # the records that stay lost copies: a new OAI datestamp
     removed_records = restored = 0
     for row in db.session.scalars(batch_rows(batch.id)):
         if row.record_id is None:

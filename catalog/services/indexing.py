@@ -14,6 +14,7 @@ from ils.extensions import db
 from ils.models import Library
 
 BATCH = 500
+PARALLEL_FROM = 5000  # records from which a rebuild analyses in two processes
 NOTE_TAGS = ("500", "501", "502", "504", "505", "520", "521", "546", "586")
 SHELF_STATUSES = (ItemStatus.AVAILABLE,)
 
@@ -118,7 +119,7 @@ def bibliographic_count() -> int:
 def rebuild(*, progress: Callable[[int, int], None]) -> int:
     """Build a new index from the database beside the live one and swap it in; returns records indexed."""
     total = bibliographic_count()
-    return search.rebuild(_all_documents(), progress=lambda n: progress(n, total))
+    return search.rebuild(_all_documents(), progress=lambda n: progress(n, total), parallel=total >= PARALLEL_FROM)
 
 
 def verify() -> dict[str, list[int]]:

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from catalog import bib
-from catalog.models import AcquisitionSource, CatalogSettings, Counter, Item, ItemStatus, ItemType, RecordKind
+from catalog.models import AcquisitionSource, CatalogSettings, Counter, Item, ItemStatus, ItemType, Record, RecordKind
 from catalog.services.outbox import mark_changed
 from catalog.services.records import get_record
 from ils import audit, authz
@@ -113,6 +114,12 @@ def default_call_number(record: Any) -> tuple[str, str, str]:
     return bib.call_number_parts(ex)
 
 
+def holdings_changed(record_ids: Collection[int], *, now: datetime | None = None) -> None:
+    """Bump records' datestamps: who publicly holds them changed (OAI-PMH sets and deletions, visibility)."""
+    if record_ids:
+        db.session.execute(update(Record).where(Record.id.in_(list(record_ids))).values(updated_at=now or utcnow()))
+
+
 def _barcode_free(barcode: str, exclude_id: int | None = None) -> None:
     if not BARCODE.match(barcode):
         raise ValidationFailed(str(_l("A barcode has 3 to 40 letters, digits or . _ / - characters.")),
@@ -149,6 +156,7 @@ def add_item(*, record_id: int, library_id: int, data: ItemInput, actor: Actor, 
                 lendable_network=data.lendable_network)
     db.session.add(item)
     db.session.flush()
+    holdings_changed([record.id])
     mark_changed([record.id])
     audit.record(actor, "item.create", object_type="item", object_id=item.id, library_id=library_id,
                  details={"record": record.id, "barcode": barcode})
@@ -194,6 +202,8 @@ def update_item(*, item_id: int, changes: dict[str, Any], actor: Actor) -> Item:
             setattr(item, key, changes[key])
     db.session.flush()
     after = {k: getattr(item, k) for k in before}
+    if before["public"] != after["public"]:
+        holdings_changed([item.record_id])
     mark_changed([item.record_id])
     audit.record(actor, "item.update", object_type="item", object_id=item.id, library_id=item.library_id,
                  details=audit.diff(before, after))
@@ -208,6 +218,8 @@ def set_status(*, item_id: int, status: ItemStatus, actor: Actor, note: str = ""
     old = item.status
     item.status = status
     item.status_changed_at = utcnow()
+    if ItemStatus.WITHDRAWN in (old, status) and old != status:
+        holdings_changed([item.record_id])
     mark_changed([item.record_id])
     audit.record(actor, "item.status", object_type="item", object_id=item.id, library_id=item.library_id,
                  details={"from": old.value, "to": status.value, "note": note[:200]})
@@ -242,6 +254,7 @@ def delete_item(*, item_id: int, actor: Actor) -> None:
     authz.require(actor, "catalog.edit", item.library_id)
     if item.status not in (ItemStatus.AVAILABLE, ItemStatus.WITHDRAWN):
         raise Conflict(str(_l("Only an item on the shelf can be deleted; withdraw it instead.")))
+    holdings_changed([item.record_id])
     mark_changed([item.record_id])
     audit.record(actor, "item.delete", object_type="item", object_id=item.id, library_id=item.library_id,
                  details={"barcode": item.barcode, "record": item.record_id})

@@ -39,10 +39,12 @@ def request_index_job() -> None:
     """Enqueue the index job after commit, unless one is already waiting in the queue."""
     if db.session.info.get(SESSION_FLAG):
         return
-    waiting = db.session.scalar(select(JobRecord.id).where(JobRecord.kind == INDEX_JOB,
-                                                         JobRecord.status == JobStatus.QUEUED).limit(1))
+    waiting = db.session.scalars(select(JobRecord.id).where(JobRecord.kind == INDEX_JOB,
+                                                          JobRecord.status == JobStatus.QUEUED).limit(5)).all()
+    # A queued record whose job Redis no longer holds (a restart without persistence, another Redis)
+    # must not block the index: only a job really in the queue makes a new one unnecessary.
     # Without a reachable queue the change waits in the outbox; the periodic run picks it up.
-    if waiting is None and jobs.redis_ok():
+    if not any(jobs.in_queue(job_id) for job_id in waiting) and jobs.redis_ok():
         jobs.enqueue(INDEX_JOB, actor=Actor.system("system:catalog"))
     db.session.info[SESSION_FLAG] = True
 
