@@ -47,6 +47,9 @@ class Config:
 
     # Search index folder (None: <instance>/search-index).
     ILS_SEARCH_INDEX_DIR: str | None = None
+    # Memory (MB) each of the two writer processes of a full reindex may use before spilling to disk
+    # (1,024 MB: 200,000 records in one pass each; lower it on a small server, the rebuild gets slower).
+    ILS_SEARCH_REBUILD_MB = 1024
 
     # Catalog: our MARC organisation code (001/003 of records made here, 040 $a/$c).
     CATALOG_ORG_CODE = "IdBtgDPK"

@@ -73,6 +73,19 @@ def sqlite_checkpoints_deferred() -> Iterator[None]:
         driver.execute(f"PRAGMA wal_autocheckpoint = {DEFAULT_WAL_AUTOCHECKPOINT}")
 
 
+def refresh_statistics() -> None:
+    """After bulk writes on SQLite: sample the tables so the query planner picks the right indexes.
+
+    Without statistics SQLite takes an equality on a low-cardinality index (record kind) for selective
+    and sorts a whole table per page of an OAI-PMH harvest (0.5 s instead of 1.4 ms at 200,000
+    records, measured). PostgreSQL's autovacuum keeps its own statistics.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA analysis_limit = 2000")  # a sample per index: fast at any size
+        connection.exec_driver_sql("ANALYZE")
+
+
 def reserve_ids(table: Table, count: int) -> list[int]:
     """``count`` unused primary keys of ``table`` (an integer ``id``), so rows can be inserted without RETURNING.
 

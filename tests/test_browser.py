@@ -269,7 +269,7 @@ def test_opac_search_on_a_phone(browser: Any, live_server: str) -> None:
         expect(page.locator("#result-count")).to_be_visible()
         page.locator("main ol li.card h2 a").first.click()
         page.wait_for_url(re.compile(r"/opac/record/\d+$"))
-        expect(page.locator("main table")).to_be_visible()  # copies by library
+        expect(page.locator("main table#copies")).to_be_visible()  # every copy: library, call number, status
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         _shot(page, "phone-opac-record")
         assert problems == []

@@ -128,3 +128,39 @@ def test_staff_filters_only_for_staff(app: Flask, ctx: Flask, client: FlaskClien
     assert f"/opac/record/{ids['pustaka']}" not in staff
     dated = client.get("/opac/search?q=&acquired_from=2026-03-01&acquired_to=2026-03-01").get_data(as_text=True)
     assert "2 judul" in dated  # the factory copies were acquired on 2026-03-01 (private one hidden from PUKB)
+
+
+def test_record_page_lists_every_copy_with_call_number_and_due_date(ctx: Flask, client: FlaskClient,
+                                                                   monkeypatch: Any) -> None:
+    from datetime import date
+
+    from catalog.models import Item
+    from catalog.services import discovery
+
+    ids = _catalog()
+    loaned = db.session.scalars(select(Item.id).where(Item.record_id == ids["baca"],
+                                                     Item.status == ItemStatus.ON_LOAN)).one()
+    # Circulation registers where due dates come from; here a stand-in with one loan.
+    monkeypatch.setattr(discovery, "DUE_DATE_SOURCES", [lambda item_ids: {i: date(2026, 4, 2) for i in item_ids
+                                                                           if i == loaned}])
+    page = client.get(f"/opac/record/{ids['baca']}").get_data(as_text=True)
+    table = page[page.index('id="copies"'):]
+    assert table.count("<tr>") == 3 and "Dipinjam" in table and "2 Apr 2026" in table
+    assert "Umum" in table
+    holdings = client.get("/api/v1/search?q=membaca").get_json()["items"][0]["holdings"]
+    assert [(h["library"], h["on_loan"], h["next_due"]) for h in holdings] == [("PUKB", 1, "2026-04-02")]
+
+
+def test_staff_api_filters_refuse_nothing_and_break_nothing(ctx: Flask, client: FlaskClient) -> None:
+    from tests.factories import login, make_staff
+    from ils.models import Role
+
+    _catalog()
+    make_staff("pukb.api", Role.CATALOGUER, db.session.scalars(select(Library).where(Library.code == "PUKB")).one())
+    db.session.commit()
+    login(client, "pukb.api")
+    for value in ("abc..def", "..", "2026-03-01..", "..2026-02-28", "2026-13-45..x"):
+        response = client.get(f"/api/v1/search?acquired={value}")
+        assert response.status_code == 200, value
+    assert client.get("/api/v1/search?acquired=..2026-02-28").get_json()["total"] == 0
+    assert client.get("/api/v1/search?acquired=2026-03-01..").get_json()["total"] == 2  # KH-PT keeps its copy private

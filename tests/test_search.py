@@ -159,8 +159,9 @@ def test_typo_gets_a_suggestion_from_the_catalog(catalog: dict[str, Any]) -> Non
 
 
 def test_scan_lists_terms_with_counts(catalog: dict[str, Any]) -> None:
-    terms = dict(discovery.scan("any", "sej", count=3))
-    assert list(terms)[0] == "sejarah" and terms["sejarah"] == 2
+    terms = dict(discovery.scan("any", "sej", count=3))  # "any" scans the words of titles, names, subjects, series
+    assert list(terms)[0] == "sejarah" and terms["sejarah"] == 1  # the second "sejarah" stands in a note
+    assert dict(discovery.scan("notes", "sejarah", count=1)) == {"sejarah": 1}
     assert "amonia" not in dict(discovery.scan("any", "am", count=5))  # private-only words are not shown
     with pytest.raises(discovery.UnknownField):
         discovery.scan("id", "1")
@@ -229,3 +230,19 @@ def test_a_lost_queued_index_job_does_not_block_new_ones(ctx: Flask) -> None:
     record_id = record.id
     jobs.run_burst()
     assert discovery.find(q.Words("title", "hikayat"))[1] == [record_id]
+
+
+def test_an_index_of_older_fields_is_rebuilt_by_the_index_job(catalog: dict[str, Any]) -> None:
+    """After an update that changes the index's fields, the next index job rebuilds it (no manual step)."""
+    from whoosh import index as whoosh_index
+    from whoosh.fields import ID, Schema
+
+    search.remove_all()
+    folder = search.index_dir()
+    folder.mkdir(parents=True)
+    whoosh_index.create_in(str(folder), Schema(id=ID(unique=True, stored=True)))  # as an old version left it
+    assert not search.schema_current()
+    result = indexing.drain_outbox(checkpoint=lambda *_: None)
+    db.session.commit()
+    assert result["rebuilt"] and result["indexed"] == 6 and search.schema_current()
+    assert catalog["sejarah"].id in ids("sejarah")

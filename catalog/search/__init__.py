@@ -7,6 +7,7 @@ be rebuilt from the database, so it is never the only copy of anything.
 from __future__ import annotations
 
 import heapq
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,18 +17,19 @@ import numpy as np
 from catalog import query as q
 from catalog.search import engine
 from catalog.search.engine import UnknownField
-from catalog.search.schema import CODE_FIELDS, SCHEMA_VERSION, TEXT_FIELDS, Document
+from catalog.search.schema import ANY_FIELDS, CODE_FIELDS, SCHEMA_VERSION, TEXT_FIELDS, Document
 from catalog.search.store import (apply, count, expected_version, forget_searcher, index_dir, indexed_versions,
-                                  open_index, rebuild, rebuilding, remove_all, searcher)
+                                  open_index, rebuild, rebuilding, remove_all, schema_current, searcher)
 
 __all__ = ["SCHEMA_VERSION", "Document", "Result", "SearchRequest", "UnknownField", "Viewer", "apply", "count",
            "expected_version", "index_dir", "indexed_versions", "open_index", "rebuild", "rebuilding",
-           "remove_all", "scan", "search", "search_ids", "suggest", "YEAR_BUCKETS"]
+           "remove_all", "scan", "schema_current", "search", "search_ids", "suggest", "YEAR_BUCKETS"]
 
 FACETS = ("library", "available", "language", "material", "year", "subject", "collection")
 STAFF_FILTERS = ("status", "acquired", "barcode")
 SORTS = ("relevance", "newest", "oldest", "title", "author")
 SUBJECT_FACET_SIZE = 12
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 YEAR_BUCKETS = ((0, 1969), (1970, 1979), (1980, 1989), (1990, 1999), (2000, 2009), (2010, 2019), (2020, 2099))
 
 
@@ -65,7 +67,7 @@ class Result:
 
 
 def _analyser(schema: Any) -> Any:
-    stemmed, plain = schema["text"], schema["words"]
+    stemmed, plain = schema["title"], schema["words"]
 
     def analyse(text: str, *, stem: bool = True) -> list[str]:
         fieldobj = stemmed if stem else plain
@@ -107,10 +109,7 @@ def _filter(leaf: engine.Leaf, name: str, values: list[str], viewer: Viewer) -> 
             out |= engine._year_range(data.year, low, high, True, True)
         return out
     if name == "status":
-        out = np.zeros(size, dtype=bool)
-        for value in values:
-            out |= leaf.term("status", value)
-        return out
+        return data.multi["statuses"].having(wanted, size)
     if name == "barcode":
         out = np.zeros(size, dtype=bool)
         for value in values:
@@ -118,21 +117,13 @@ def _filter(leaf: engine.Leaf, name: str, values: list[str], viewer: Viewer) -> 
         return out
     if name == "acquired":  # "YYYY-MM-DD..YYYY-MM-DD" (either side may be empty)
         low, _, high = values[0].partition("..")
-        out = np.zeros(size, dtype=bool)
-        for term in _terms_between(leaf.reader, "acquired", low, high or "9999"):
-            out |= leaf.term("acquired", term)
-        return out
+        return data.acquired_between(_day(low, 0), _day(high, 99991231))
     raise UnknownField(name)
 
 
-def _terms_between(reader: Any, fieldname: str, low: str, high: str) -> list[str]:
-    found = []
-    for fname, term in reader.terms_from(fieldname, low):
-        text = term.decode("utf-8") if isinstance(term, bytes) else term
-        if fname != fieldname or text > high:
-            break
-        found.append(text)
-    return found
+def _day(text: str, default: int) -> int:
+    """YYYY-MM-DD as the number YYYYMMDD; anything else leaves that side of the range open."""
+    return int(text.replace("-", "")) if DAY.fullmatch(text.strip()) else default
 
 
 def _facet_counts(leaf: engine.Leaf, mask: np.ndarray, viewer: Viewer, into: dict[str, dict[str, int]]) -> None:
@@ -179,7 +170,7 @@ def search(request: SearchRequest) -> Result:
     path = str(index_dir().resolve())
     analyse = _analyser(current.schema)
     all_docs = current.doc_count_all()
-    weights = {t: engine.idf(current.doc_frequency("text", t), all_docs)
+    weights = {t: engine.idf(max(current.doc_frequency(f, t) for f in ANY_FIELDS), all_docs)
                for t in engine.scoring_terms(request.node, analyse)}
     for leaf in engine.iter_leaves(current, path):
         mask = engine.Evaluator(leaf, analyse).mask(request.node) & _visible(leaf, request.viewer)
@@ -243,9 +234,11 @@ def suggest(text: str, *, viewer: Viewer = PUBLIC) -> str | None:
 
 def scan(field: str, term: str, *, count: int = 20, position: int = 1, viewer: Viewer = PUBLIC) -> list[tuple[str, int]]:
     """Index terms of a query field in order around ``term``, each with how many visible records hold it."""
-    if field in TEXT_FIELDS:  # roots, as searched: a scanned term searched again finds the same records
+    if field == "any":  # the words people type (title, author, subject, series), unstemmed
+        fieldname = "words"
+    elif field in TEXT_FIELDS:  # roots, as searched: a scanned term searched again finds the same records
         fieldname = TEXT_FIELDS[field]
-    elif field in CODE_FIELDS and field not in ("id", "language", "material"):
+    elif field in CODE_FIELDS and field not in ("id", "language", "material", "library"):
         fieldname = CODE_FIELDS[field]
     else:
         raise UnknownField(field)

@@ -20,11 +20,10 @@ from whoosh.query import Phrase
 from whoosh.reading import TermNotFound
 
 from catalog import query as q
-from catalog.search.schema import CODE_FIELDS, FIELD_WEIGHTS, TEXT_FIELDS
+from catalog.search.schema import ANY_FIELDS, CODE_FIELDS, FIELD_WEIGHTS, PHRASE_FIELDS, TEXT_FIELDS
 
 MAX_EXPANSION = 500  # terms a prefix may stand for
-MULTI = ("libraries", "available", "private", "subjects", "collections")
-PHRASE_FIELDS = ("title", "author", "subject", "series", "publisher")
+MULTI = ("libraries", "available", "private", "subjects", "collections", "statuses")
 
 
 class UnknownField(ValueError):
@@ -107,6 +106,14 @@ class SegmentData:
     title_sort: list[str]
     author_sort: list[str]
     held_by: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    acquired_owner: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))  # (copy date) pairs:
+    acquired_day: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))  # document, YYYYMMDD
+
+    def acquired_between(self, low: int, high: int) -> np.ndarray:
+        """Documents with a copy acquired from ``low`` to ``high`` (YYYYMMDD, inclusive)."""
+        out = np.zeros(self.size, dtype=bool)
+        out[self.acquired_owner[(self.acquired_day >= low) & (self.acquired_day <= high)]] = True
+        return out
 
 
 def _load(reader: Any) -> SegmentData:
@@ -119,9 +126,12 @@ def _load(reader: Any) -> SegmentData:
         language=_codes([b.get("l", "und") for b in blobs]), material=_codes([b.get("m", "unknown") for b in blobs]),
         multi={"libraries": _multi([b.get("L", []) for b in blobs]), "available": _multi([b.get("A", []) for b in blobs]),
                "private": _multi([b.get("P", []) for b in blobs]), "subjects": _multi([b.get("S", []) for b in blobs]),
-               "collections": _multi([b.get("C", []) for b in blobs])},
+               "collections": _multi([b.get("C", []) for b in blobs]), "statuses": _multi([b.get("T", []) for b in blobs])},
         title_sort=[b.get("t", "") for b in blobs], author_sort=[b.get("a", "") for b in blobs])
     data.held_by = data.multi["libraries"].per_doc(size)
+    pairs = [(doc, day) for doc, b in enumerate(blobs) for day in b.get("Q", [])]
+    data.acquired_owner = np.array([p[0] for p in pairs], dtype=np.int32)
+    data.acquired_day = np.array([p[1] for p in pairs], dtype=np.int32)
     return data
 
 
@@ -186,6 +196,7 @@ class Leaf:
         self.data = segment_data(self.reader, index_path)
         self.size = self.data.size
         self.live = np.ones(self.size, dtype=bool)
+        self._terms: dict[tuple[str, str], np.ndarray] = {}
         if self.reader.has_deletions():
             deleted = getattr(self.reader, "deleted_docs_set", None)
             if deleted is None:
@@ -193,14 +204,26 @@ class Leaf:
             self.live[np.fromiter(deleted, dtype=np.int64, count=len(deleted))] = False
 
     def term(self, fieldname: str, text: str) -> np.ndarray:
-        """Documents holding one term."""
+        """Documents holding one term (read once per search: matching and ranking both ask)."""
+        key = (fieldname, text)
+        if key in self._terms:
+            return self._terms[key]
         mask = np.zeros(self.size, dtype=bool)
         try:
             ids = _posting_ids(self.reader.postings(fieldname, text))
         except TermNotFound:
-            return mask
-        mask[np.asarray(ids, dtype=np.int64)] = True
+            ids = []
+        if ids:
+            mask[np.asarray(ids, dtype=np.int64)] = True
+        self._terms[key] = mask
         return mask
+
+    def any_term(self, text: str) -> np.ndarray:
+        """Documents holding a term in any of the text fields."""
+        out = self.term(ANY_FIELDS[0], text).copy()
+        for fieldname in ANY_FIELDS[1:]:
+            out |= self.term(fieldname, text)
+        return out
 
     def prefix(self, fieldname: str, text: str) -> np.ndarray:
         """Documents holding a term that starts with ``text``."""
@@ -268,16 +291,17 @@ class Evaluator:
         terms = self.analyse(node.text)
         if not terms:  # only stop words: they restrict nothing
             return np.ones(leaf.size, dtype=bool)
-        if isinstance(node, q.Exact) or node.match == "adj":
-            if len(terms) == 1:
-                return leaf.term(name, terms[0])
-            if name != "text":
+        single = leaf.any_term if name == "any" else (lambda t: leaf.term(name, t))
+        if (isinstance(node, q.Exact) or node.match == "adj") and len(terms) > 1:
+            if name in PHRASE_FIELDS:
                 return leaf.phrase(name, terms)
-            out = np.zeros(leaf.size, dtype=bool)
-            for fieldname in PHRASE_FIELDS:  # "text" keeps no positions: a phrase must stand in one field
-                out |= leaf.phrase(fieldname, terms)
-            return out
-        masks = [leaf.term(name, t) for t in terms]
+            if name == "any":  # a phrase must stand in one field that keeps positions
+                out = np.zeros(leaf.size, dtype=bool)
+                for fieldname in PHRASE_FIELDS:
+                    out |= leaf.phrase(fieldname, terms)
+                return out
+            node = q.Words(node.field, node.text)  # a field without positions: all the words
+        masks = [single(t) for t in terms]
         out = masks[0].copy()
         for m in masks[1:]:
             if node.match == "any":
@@ -296,15 +320,28 @@ class Evaluator:
         if node.field in ("language", "material"):
             codes = data.language if node.field == "language" else data.material
             return codes.having({v.lower() for v in values})
+        if node.field == "library":  # libraries holding a public copy
+            return data.multi["libraries"].having({v.upper() for v in values}, leaf.size)
+        if node.field == "identifier":  # any identifier: ISBN and ISSN in every form, 001, 035
+            return (self._code(q.Exact("isbn", node.text) if isinstance(node, q.Exact) else
+                               q.Words("isbn", node.text) if isinstance(node, q.Words) else q.Prefix("isbn", node.text))
+                    | self._code(type(node)("issn", node.text)) | self._identifier(node))
         name = CODE_FIELDS[node.field]
         out = np.zeros(leaf.size, dtype=bool)
         for value in values:
             term = value.replace("-", "").replace(" ", "").lower() if node.field in ("isbn", "issn") else value.lower()
             if node.field == "issn" and len(term) == 8:
                 term = f"{term[:4]}-{term[4:]}"  # stored as printed: 2049-3630
-            if node.field == "library":
-                term = value.upper()
             out |= leaf.prefix(name, term) if isinstance(node, q.Prefix) else leaf.term(name, term)
+        return out
+
+    def _identifier(self, node: q.Words | q.Exact | q.Prefix) -> np.ndarray:
+        leaf = self.leaf
+        values = [node.text.strip()] if isinstance(node, (q.Exact, q.Prefix)) else node.text.split()
+        out = np.zeros(leaf.size, dtype=bool)
+        for value in filter(None, values):
+            term = value.lower()
+            out |= leaf.prefix("identifier", term) if isinstance(node, q.Prefix) else leaf.term("identifier", term)
         return out
 
     def _year(self, node: q.Words | q.Exact | q.Prefix) -> np.ndarray:

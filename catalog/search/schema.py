@@ -12,17 +12,21 @@ from typing import Any
 import orjson
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.columns import VarBytesColumn
-from whoosh.fields import COLUMN, ID, KEYWORD, TEXT, Schema
+from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 
 from catalog.text import STOP_WORDS, TOKEN, stem
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 # Query fields (catalog.query) -> index fields holding stemmed words.
-# Notes have no field of their own: they are searched through "text" (one index field fewer to write).
-TEXT_FIELDS = {"any": "text", "title": "title", "author": "author", "subject": "subject", "publisher": "publisher",
-               "series": "series", "notes": "text"}
+# Query fields -> index fields holding stemmed words; "any" is every one of ANY_FIELDS.
+TEXT_FIELDS = {"any": "any", "title": "title", "author": "author", "subject": "subject", "publisher": "publisher",
+               "series": "series", "notes": "notes"}
+ANY_FIELDS = ("title", "author", "subject", "series", "publisher", "notes")
+# Fields that keep word positions for phrases ("kota bontang"); the others answer a phrase as all its words.
+PHRASE_FIELDS = ("title", "author", "subject")
 # Query fields -> index fields holding whole codes (one term per value).
+# (language, material, library and id are matched from the facets column instead of index terms)
 CODE_FIELDS = {"isbn": "isbn", "issn": "issn", "identifier": "identifier", "barcode": "barcode",
                "callnumber": "callnumber", "language": "language", "material": "material", "library": "library",
                "id": "id"}
@@ -46,16 +50,17 @@ def schema() -> Schema:
     stemmed, plain = stemming_analyzer(), plain_analyzer()
     return Schema(
         id=ID(unique=True, stored=True),
-        # "text" holds every word without positions (the largest field, and a phrase in "any" is looked
-        # up in the positional title/author/subject/series/publisher fields instead: engine.py).
-        text=TEXT(analyzer=stemmed, phrase=False), words=TEXT(analyzer=plain, phrase=False),
+        # No catch-all field: "any" reads the six fields below (each word is written once, not twice).
+        words=TEXT(analyzer=plain, phrase=False),
         title=TEXT(analyzer=stemmed), author=TEXT(analyzer=stemmed), subject=TEXT(analyzer=stemmed),
-        series=TEXT(analyzer=stemmed), publisher=TEXT(analyzer=stemmed),
+        series=TEXT(analyzer=stemmed, phrase=False), publisher=TEXT(analyzer=stemmed, phrase=False),
+        notes=TEXT(analyzer=stemmed, phrase=False),
+        # Language, type, libraries, copy status and acquisition dates are not indexed as words: they live
+        # in the "facets" column and are matched with NumPy (engine.py), which also keeps a rebuild fast.
         isbn=KEYWORD(commas=True, lowercase=True), issn=KEYWORD(commas=True, lowercase=True),
         identifier=KEYWORD(commas=True, lowercase=True), barcode=KEYWORD(commas=True, lowercase=True),
-        callnumber=KEYWORD(commas=True, lowercase=True), language=ID(), material=ID(),
-        library=KEYWORD(commas=True), status=KEYWORD(commas=True), acquired=KEYWORD(commas=True),
-        facets=COLUMN(VarBytesColumn()), version=ID(stored=True))
+        callnumber=KEYWORD(commas=True, lowercase=True),
+        facets=COLUMN(VarBytesColumn()), version=STORED())
 
 
 @dataclass
@@ -71,7 +76,7 @@ class Document:
     notes: str = ""
     isbns: list[str] = field(default_factory=list)  # every form: ISBN-13 and ISBN-10
     issns: list[str] = field(default_factory=list)
-    identifiers: list[str] = field(default_factory=list)  # ISBN/ISSN forms, 001, 035
+    identifiers: list[str] = field(default_factory=list)  # 001 and 035 (ISBN and ISSN have fields of their own)
     call_numbers: list[str] = field(default_factory=list)
     barcodes: list[str] = field(default_factory=list)
     year: int | None = None
@@ -89,20 +94,18 @@ class Document:
 
     def fields(self) -> dict[str, Any]:
         """The Whoosh field values."""
-        text = " ".join([self.title, self.authors, " ".join(self.subjects), self.series, self.publisher, self.notes])
         facets = {"r": self.record_id, "y": self.year or 0, "l": self.language or "und", "m": self.material,
                   "L": self.libraries, "A": self.available, "P": self.private, "p": int(self.public),
                   "S": self.subjects[:8], "C": sorted(set(self.collections)), "t": self.title_sort[:60],
-                  "a": self.author_sort[:60]}
+                  "a": self.author_sort[:60], "T": sorted(set(self.statuses)),
+                  "Q": sorted({int(d.replace("-", "")) for d in self.acquired})}
         return {
             # Unstemmed words for "did you mean" and prefixes: the fields people type words of.
-            "id": str(self.record_id), "text": text,
+            "id": str(self.record_id),
             "words": " ".join([self.title, self.authors, " ".join(self.subjects), self.series]),
             "title": self.title, "author": self.authors, "subject": " ; ".join(self.subjects),
-            "series": self.series, "publisher": self.publisher,
+            "series": self.series, "publisher": self.publisher, "notes": self.notes,
             "isbn": ",".join(self.isbns), "issn": ",".join(self.issns), "identifier": ",".join(self.identifiers),
             "barcode": ",".join(self.barcodes), "callnumber": ",".join(c.replace(",", " ") for c in self.call_numbers),
-            "language": self.language or "und", "material": self.material, "library": ",".join(self.libraries),
-            "status": ",".join(sorted(set(self.statuses))), "acquired": ",".join(sorted(set(self.acquired))),
             "facets": orjson.dumps(facets), "version": str(SCHEMA_VERSION),
         }

@@ -267,3 +267,35 @@ def new_arrivals(*, library_code: str | None = None, limit: int = 20) -> list[Ar
                     library_code=row.code, library_name=row.name, added_at=row.created_at)
             for row in seen.values()
             if (rec := records.get(row.record_id)) is not None and rec.kind == RecordKind.BIBLIOGRAPHIC]
+
+
+@dataclass
+class Copy:
+    """One copy as the record page lists it."""
+
+    library_code: str
+    library_name: str
+    collection: str
+    call_number: str
+    status: ItemStatus
+    due: date | None
+    private: bool
+
+
+def copies(record_id: int, *, actor: Actor | None) -> list[Copy]:
+    """Every copy of a record the actor may see, by library: collection, call number, status, due date."""
+    viewer = viewer_for(actor)
+    rows = db.session.execute(
+        select(Item.id, Item.public, Item.status, Item.collection, Item.call_class, Item.call_author, Item.call_title,
+               Library.code, Library.name)
+        .join(Library, Library.id == Item.library_id)
+        .where(Item.record_id == record_id, Item.status != ItemStatus.WITHDRAWN)
+        .order_by(Library.name, Item.id)).all()
+    visible = [r for r in rows if r.public or viewer.everything or viewer.library == r.code]
+    due: dict[int, date] = {}
+    loaned = [r.id for r in visible if r.status == ItemStatus.ON_LOAN]
+    for source in DUE_DATE_SOURCES if loaned else ():
+        due.update(source(loaned))
+    return [Copy(library_code=r.code, library_name=r.name, collection=r.collection,
+                 call_number=" ".join(filter(None, (r.call_class, r.call_author, r.call_title))), status=r.status,
+                 due=due.get(r.id), private=not r.public) for r in visible]

@@ -121,6 +121,7 @@ def run_import(batch_id: int, *, actor: Actor, checkpoint: Checkpoint, today: da
             between_chunks()
     batch.status = BatchStatus.DONE
     batch.finished_at = utcnow()
+    bulk.refresh_statistics()
     if batch.dry_run:
         batch.counts = {**batch.counts, "dry_run": True}
     request_index_job()

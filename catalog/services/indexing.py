@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 
 from catalog import bib, search
 from catalog.models import IndexChange, Item, ItemStatus, Record, RecordKind
-from catalog.services.outbox import pending
+from catalog.services.outbox import pending, request_index_job
 from ils.extensions import db
 from ils.models import Library
 
@@ -53,7 +53,7 @@ def _document(r: Any, copies: list[Any]) -> search.Document:
     return search.Document(
         record_id=r.id, title=r.title, authors="; ".join(filter(None, [r.main_author, r.other_names])),
         subjects=[s for s in r.subjects.split("; ") if s], series=r.series, publisher=r.publisher, notes=notes,
-        isbns=isbns, issns=issns, identifiers=[*isbns, *issns, *ids],
+        isbns=isbns, issns=issns, identifiers=ids,
         call_numbers=sorted({" ".join(filter(None, (c.call_class, c.call_author, c.call_title))) for c in copies} - {""}),
         barcodes=[c.barcode for c in copies], year=r.year, language=r.language, material=r.material_type,
         libraries=sorted({c.code for c in public}),
@@ -73,6 +73,15 @@ def drain_outbox(*, checkpoint: Callable[[float, str], None]) -> dict[str, Any]:
     While a rebuild is writing a new index the rows are kept, so the changes reach the new index
     too (the next run after the swap applies them again; applying a document twice is harmless).
     """
+    if not search.rebuilding() and not search.schema_current():
+        # The code changed the index's fields (an update): rebuild everything once, aside, then go on.
+        checkpoint(1, str(_l("The search index is being rebuilt for a new version")))
+        rebuilt = rebuild(progress=lambda done, total: checkpoint(min(99.0, 100.0 * done / max(total, 1)),
+                                                                  str(_l("%(done)s of %(total)s records",
+                                                                         done=done, total=total))))
+        # The outbox keeps its rows: the next run applies what changed meanwhile (twice is harmless).
+        request_index_job()
+        return {"indexed": rebuilt, "removed": 0, "rebuilt": True}
     written = removed = 0
     keep_rows = search.rebuilding()
     seen: set[int] = set()

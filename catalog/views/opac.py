@@ -188,7 +188,7 @@ def opac_record(record_id: int) -> str:
     marc = record_services.marc_of(record)
     hit = discovery.hits([record_id], actor=actor)[0]
     return render_template("catalog/opac_record.html", record=record, hit=hit, marc_lines=bib.to_mnemonic(marc),
-                           record_actions=RECORD_ACTIONS,
+                           record_actions=RECORD_ACTIONS, copies=discovery.copies(record_id, actor=actor),
                            material_labels=MATERIAL_LABELS, language_labels=dict(LANGUAGE_LABELS),
                            notes=[bib.join_subfields(v, "abcdefgt") for _t, v in bib.fields(marc, "500", "504", "505",
                                                                                               "520", "521", "546")])
