@@ -23,7 +23,6 @@ from catalog import query as q
 from catalog.search.schema import ANY_FIELDS, CODE_FIELDS, FIELD_WEIGHTS, PHRASE_FIELDS, TEXT_FIELDS
 
 MAX_EXPANSION = 500  # terms a prefix may stand for
-MULTI = ("libraries", "available", "private", "subjects", "collections", "statuses")
 
 
 class UnknownField(ValueError):

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
 
 from catalog import bib, query, querytext, search
 from catalog.models import Item, ItemStatus, MatchKey, Record, RecordKind
 from catalog.search import UnknownField
+from catalog.services.visibility import public_record_clause
 from ils.authz import Actor
 from ils.extensions import db
 from ils.models import Library
@@ -209,20 +210,21 @@ def hits(record_ids: list[int], *, actor: Actor | None) -> list[Hit]:
 
 
 def record_visible(record_id: int, *, actor: Actor | None) -> bool:
-    """True if the actor may see the record in the OPAC: the index's rule, read from the database now.
+    """True if the actor may see the record in the OPAC (read from the database, so it needs no index run).
 
-    A bibliographic record is public unless every copy of it is private; a library's staff also see
-    the records only their library holds privately; admin and DPK see everything.
+    The public rule is catalog.services.visibility's; a library's staff also see the records only
+    their library holds privately; admin and DPK see every bibliographic record.
     """
-    kind = db.session.scalar(select(Record.kind).where(Record.id == record_id))
-    if kind != RecordKind.BIBLIOGRAPHIC:
-        return False
     viewer = viewer_for(actor)
-    if viewer.everything:
-        return True
-    copies = db.session.execute(select(Item.public, Library.code).join(Library, Library.id == Item.library_id)
-                                .where(Item.record_id == record_id)).all()
-    return not copies or any(public or code == viewer.library for public, code in copies)
+    stmt = select(Record.id).where(Record.id == record_id, Record.kind == RecordKind.BIBLIOGRAPHIC)
+    if not viewer.everything:
+        clause = public_record_clause()
+        if viewer.library:
+            own = exists(select(Item.id).join(Library, Library.id == Item.library_id)
+                         .where(Item.record_id == Record.id, Library.code == viewer.library))
+            clause = or_(clause, own)
+        stmt = stmt.where(clause)
+    return db.session.scalar(stmt) is not None
 
 
 def library_names() -> dict[str, str]:
