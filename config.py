@@ -100,6 +100,43 @@ class Config:
 
     ILS_ALLOW_DEMO = True
 
+    # Circulation. Card numbers: this prefix (BPS code of Kota Bontang), the patron id, a Luhn digit.
+    CIRCULATION_CARD_PREFIX = "6474"
+    # NIK encryption key (any long random string); derived from SECRET_KEY when unset. Changing
+    # either makes stored NIKs unreadable, so set it once per deployment.
+    CIRCULATION_NIK_KEY: str | None = None
+    # PIN guessing (OPAC, SIP2): this many wrong PINs lock the PIN for the minutes below (S6).
+    CIRCULATION_PIN_LOCKOUT_THRESHOLD = 5
+    CIRCULATION_PIN_LOCKOUT_MINUTES = 15
+    # Returned loans of patrons who did not opt into a reading history lose their patron link
+    # after this many days (0: at once, on return). UU PDP Pasal 42-44, ALA privacy guidance.
+    CIRCULATION_ANONYMISE_AFTER_DAYS = 0
+    # OPAC member sessions (card number + PIN): idle minutes, absolute hours (unset: the staff value),
+    # and per-IP limits on login and self-registration POSTs.
+    CIRCULATION_OPAC_IDLE_MINUTES = 15
+    CIRCULATION_OPAC_SESSION_ABSOLUTE_HOURS: int | None = None
+    CIRCULATION_OPAC_LOGIN_RATE_LIMIT = "20 per minute"
+    CIRCULATION_OPAC_REGISTER_RATE_LIMIT = "20 per hour"
+    # Charged for a lost item that has no price in the catalog (rupiah).
+    CIRCULATION_LOST_ITEM_PRICE = 50000
+    # Open holds one patron may have at a time.
+    CIRCULATION_MAX_HOLDS = 5
+    # Notices: e-mail over SMTP (no host: e-mail notices wait in the outbox) ...
+    CIRCULATION_SMTP_HOST: str | None = None
+    CIRCULATION_SMTP_PORT = 587
+    CIRCULATION_SMTP_USER: str | None = None
+    CIRCULATION_SMTP_PASSWORD: str | None = None
+    CIRCULATION_SMTP_STARTTLS = True
+    CIRCULATION_MAIL_FROM = "perpustakaan@localhost"
+    # ... and a WhatsApp/SMS gateway reached by an HTTP POST of a JSON template (no URL: none).
+    CIRCULATION_WEBHOOK_URL: str | None = None
+    CIRCULATION_WEBHOOK_TOKEN: str | None = None
+    CIRCULATION_WEBHOOK_TEMPLATE = '{"to": "{phone}", "message": "{text}"}'
+    # Days the text of a sent notice is kept (it names the member and the books); then it is cleared.
+    CIRCULATION_NOTICE_TEXT_DAYS = 90
+    # Attempts before a notice is marked failed.
+    CIRCULATION_NOTICE_MAX_ATTEMPTS = 5
+
 
 class DevelopmentConfig(Config):
     """Embedded default: SQLite + embedded Redis, for one machine."""

@@ -55,7 +55,8 @@ class RegisterRow:
     remark: str
 
 
-def _fonts() -> tuple[str, str]:
+def pdf_fonts() -> tuple[str, str]:
+    """The regular and bold font names for PDFs: DejaVu when installed (wide Unicode), else Helvetica."""
     for regular, bold in FONT_CANDIDATES:
         if Path(regular).exists() and Path(bold).exists():
             if "IlsSans" not in pdfmetrics.getRegisteredFontNames():
@@ -105,7 +106,7 @@ def spine_labels(items: list[LabelItem], *, skip: int = 0) -> bytes:
 
     ``skip`` leaves the first labels of the first sheet empty (a partly used sticker sheet).
     """
-    regular, bold = _fonts()
+    regular, bold = pdf_fonts()
 
     def draw(c: canvas.Canvas, item: LabelItem, x: float, y: float) -> None:
         c.setStrokeColor(colors.lightgrey)
@@ -122,7 +123,7 @@ def spine_labels(items: list[LabelItem], *, skip: int = 0) -> bytes:
 
 def barcode_labels(items: list[LabelItem], *, skip: int = 0) -> bytes:
     """Barcode labels (3 x 10 per A4 sheet, 64 x 26 mm): Code 128, the number, title and library."""
-    regular, _bold = _fonts()
+    regular, _bold = pdf_fonts()
 
     def draw(c: canvas.Canvas, item: LabelItem, x: float, y: float) -> None:
         c.setFont(regular, 6.5)
@@ -140,7 +141,7 @@ def barcode_labels(items: list[LabelItem], *, skip: int = 0) -> bytes:
 def accession_register(rows: list[RegisterRow], *, library_name: str, year: int, headings: list[str],
                        title: str) -> bytes:
     """The accession register for one year: landscape A4, headings repeated on every page."""
-    regular, bold = _fonts()
+    regular, bold = pdf_fonts()
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=10 * mm, rightMargin=10 * mm,
                             topMargin=12 * mm, bottomMargin=12 * mm, title=title)

@@ -57,9 +57,20 @@ def permission_required(permission: str) -> Callable[[Callable[..., Any]], Calla
     return decorate
 
 
+# Session keys another login lives under (the OPAC patron login): a staff login or logout in the same
+# browser starts a fresh session but leaves those alone, so the two logins stay independent.
+KEPT_SESSION_KEYS: set[str] = set()
+
+
+def _clear_session() -> None:
+    kept = {key: session[key] for key in KEPT_SESSION_KEYS if key in session}
+    session.clear()
+    session.update(kept)
+
+
 def start_session(user: StaffUser) -> None:
     """Log a user in on a fresh session (no fixation), with idle and absolute timeouts."""
-    session.clear()
+    _clear_session()
     login_user(user)
     session.permanent = True
     session["login_at"] = datetime.now(timezone.utc).timestamp()
@@ -68,7 +79,7 @@ def start_session(user: StaffUser) -> None:
 def end_session() -> None:
     """Log out and forget everything in the session."""
     logout_user()
-    session.clear()
+    _clear_session()
 
 
 def _enforce_absolute_timeout() -> None:

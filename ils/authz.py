@@ -32,6 +32,23 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "catalog.merge": frozenset({Role.ADMIN, Role.DPK, Role.CATALOGUER}),
     "catalog.import": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN, Role.CATALOGUER}),
     "catalog.export": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN, Role.CATALOGUER, Role.ASSESSOR}),
+    # Circulation. One card serves the whole city, so a desk may look up any patron by card; the
+    # personal details and edits stay with the patron's home library (and the network roles).
+    "circulation.desk": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN, Role.CIRCULATION}),
+    "circulation.override": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN}),
+    "circulation.rules": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN}),
+    # Patron categories are city-wide data (every library's rules are keyed on them).
+    "circulation.categories": frozenset({Role.ADMIN, Role.DPK}),
+    "circulation.reports": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN}),
+    "patron.view": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN, Role.CIRCULATION}),
+    "patron.edit": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN, Role.CIRCULATION}),
+    "patron.import": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN}),
+    "patron.erase": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN}),
+    "fees.collect": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN, Role.CIRCULATION}),
+    "fees.waive": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN}),
+    "visits.record": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN, Role.CIRCULATION, Role.CATALOGUER}),
+    "notices.view": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN, Role.CIRCULATION}),
+    "sip.manage": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN}),
 }
 
 # Which roles an actor may hand out when creating or editing staff.

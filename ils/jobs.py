@@ -107,7 +107,8 @@ def connection(url: str | None = None) -> Redis:
         if _fake_server is None:
             _fake_server = fakeredis.FakeServer()
         return fakeredis.FakeRedis(server=_fake_server)
-    return Redis.from_url(url)
+    # Short timeouts: a Redis host that drops packets must not hang a checkout that queues a notice (R15).
+    return Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=5.0)
 
 
 def queue(name: str, conn: Redis | None = None) -> Queue:

@@ -25,4 +25,11 @@ SCHEDULE: list[Periodic] = [
     # At start too: changes made while nothing ran (e.g. `flask demo` before `serve`) reach search at once.
     Periodic("catalog.index_changes", "7 * * * *", "Bring the search index up to date with the catalog",
              at_start=True),
+    # Circulation. Reminders are queued once a morning, before the libraries open; the send run
+    # drains the outbox (also what a checkout queued while Redis was down, R15) and reclaims
+    # notices a killed worker left half-sent (R9).
+    Periodic("circulation.scan_notices", "15 7 * * *", "Queue due-soon and overdue notices"),
+    Periodic("circulation.send_notices", "*/10 * * * *", "Send the notices waiting in the outbox"),
+    Periodic("circulation.expire_holds", "5 0 * * *", "Close holds not collected from the shelf in time"),
+    Periodic("circulation.anonymise_loans", "40 2 * * *", "Anonymise returned loans past the retention period"),
 ]

@@ -17,7 +17,7 @@ import pytest
 from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import Integer, text
 from werkzeug.serving import make_server
 
 from catalog import search
@@ -86,8 +86,23 @@ def app(session_dir: Path) -> Iterator[Flask]:
     """The app under test (CSRF and rate limits off; see csrf_app for those)."""
     application = make_app(session_dir)
     reset_schema(application)
+    remember_seed_rows(application)
     yield application
     dispose(application)
+
+
+# Rows the migrations themselves insert (patron categories, the city-wide default rules): put back
+# after each test empties the tables, so tests start from what a fresh install has.
+SEED_ROWS: dict[str, list[dict[str, Any]]] = {}
+
+
+def remember_seed_rows(application: Flask) -> None:
+    """Note the rows the migrations inserted."""
+    with application.app_context(), db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            rows = [dict(row._mapping) for row in conn.execute(table.select())]
+            if rows:
+                SEED_ROWS[table.name] = rows
 
 
 def _empty_tables(application: Flask) -> None:
@@ -101,6 +116,15 @@ def _empty_tables(application: Flask) -> None:
                 conn.execute(text("PRAGMA defer_foreign_keys = ON"))
                 for table in tables:
                     conn.execute(text(f'DELETE FROM "{table}"'))
+            for table in db.metadata.sorted_tables:
+                if table.name in SEED_ROWS:
+                    conn.execute(table.insert(), SEED_ROWS[table.name])
+            if conn.dialect.name == "postgresql":
+                for table in db.metadata.sorted_tables:
+                    pk = list(table.primary_key.columns)
+                    if table.name in SEED_ROWS and len(pk) == 1 and isinstance(pk[0].type, Integer):
+                        conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', '{pk[0].name}'), "
+                                          f"(SELECT max({pk[0].name}) FROM \"{table.name}\"))"))
 
 
 @pytest.fixture(autouse=True)

@@ -16,9 +16,11 @@ import pytest
 from flask import Flask
 
 from ils.authz import PERMISSIONS
+from ils.extensions import db
 from ils.forms import format_hours
+from ils.mixins import utcnow
 from ils.models import WEEKDAYS, LibraryType, Role
-from tests.factories import PASSWORD, Network, build_network, login
+from tests.factories import PASSWORD, SYSTEM, Network, add_circulation, build_network, login
 
 OK, DENIED, LOGIN = "ok", "403", "login"
 NEW_PASSWORD = "a brand new long passphrase"
@@ -300,6 +302,321 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("catalog.opac_new_atom", "GET"): Route(lambda n, s: "/opac/new.atom", None),
     ("catalog.opac_new_rss", "GET"): Route(lambda n, s: "/opac/new.rss", None),
 }
+
+# --- circulation ---------------------------------------------------------------------------------------
+
+def circ(net: Network, side: str) -> Any:
+    """The side's circulation objects, made the first time a route asks (most routes never do)."""
+    if not net.circulation:
+        net.circulation.update(add_circulation(net))
+    return net.circulation[side]
+
+
+def desk_url(path: str) -> Callable[[Network, str], str]:
+    """A desk page of the side's library (network staff name it with ?library=; others have their own)."""
+    return lambda n, s: f"{path}{'&' if '?' in path else '?'}library={lib(n, s)}"
+
+
+def checkout_form(net: Network, side: str, role: str) -> FormData:
+    return {"card": circ(net, side).patron.card_number, "barcode": circ(net, side).free_barcode,
+            "request_key": f"matrix-{role}-{side}"}
+
+
+def card_json(net: Network, side: str, role: str) -> Any:
+    return {"card": circ(net, side).patron.card_number, "barcode": circ(net, side).free_barcode,
+            "library_id": lib(net, side)}
+
+
+def loan_json(net: Network, side: str, role: str) -> Any:
+    return {"barcode": circ(net, side).loan_barcode, "library_id": lib(net, side)}
+
+
+def hold_form(net: Network, side: str, role: str) -> FormData:
+    return {"card": circ(net, side).patron.card_number, "record_id": circ(net, side).record.id,
+            "pickup_library_id": lib(net, side)}
+
+
+def hold_json(net: Network, side: str, role: str) -> Any:
+    return {**hold_form(net, side, role), "library_id": lib(net, side)}
+
+
+def money(net: Network, side: str, role: str) -> FormData:
+    return {"amount": 1000, "method": "cash", "reason": "Keringanan", "library_id": lib(net, side)}
+
+
+def new_patron_json(net: Network, side: str, role: str) -> Any:
+    return {"name": "Pendaftar Matriks", "category_code": "umum", "home_library_id": lib(net, side)}
+
+
+def registration(net: Network, side: str, role: str) -> FormData:
+    return {"name": "Pendaftar Daring", "category_code": "umum", "birth_date": "1990-01-01", "phone": "081234567890",
+            "address": "Jl. Matriks 1", "kelurahan": "Api-Api", "home_library_id": net.a.id, "pin": "2580",
+            "pin_confirm": "2580", "notice": "y"}
+
+
+def patron_values(net: Network, side: str, role: str) -> FormData:
+    return {"name": "Nama Baru", "category_code": "umum", "gender": "", "notice_channel": "email", "locale": "id",
+            "school_library_id": 0, "home_library_id": lib(net, side)}
+
+
+def class_list(net: Network, side: str, role: str) -> FormData:
+    net.a.type = LibraryType.SEKOLAH_SMP  # class lists are a school library's
+    db.session.commit()
+    return {"file": (io.BytesIO(b"Nama,NIS,Kelas\nAndi Saputra,2301,7A\n"), "7a.csv"), "library_id": net.a.id,
+            "consent": "y"}
+
+
+def patron_url(path: str) -> Callable[[Network, str], str]:
+    """A member page of the side's patron."""
+    return lambda n, s: f"/circulation/patrons/{circ(n, s).patron.id}{path}"
+
+
+KIOSK_PASSWORD = "kiosk sandi panjang 2026"
+
+
+def circ_rule(net: Network, side: str) -> int:
+    from circulation.models import CirculationRule
+    from circulation.services.rules import RuleInput, create_rule
+
+    found = db.session.scalar(db.select(CirculationRule.id).where(CirculationRule.library_id == lib(net, side),
+                                                                  CirculationRule.item_type == "buku"))
+    if found is not None:  # several routes of one network ask (the CSRF test builds every URL)
+        return found
+    rule = create_rule(actor=SYSTEM, library_id=lib(net, side), data=RuleInput(item_type="buku"), now=utcnow())
+    db.session.commit()
+    return rule.id
+
+
+def circ_closure(net: Network, side: str) -> int:
+    from circulation.models import LibraryClosure
+    from circulation.services.settings import add_closure
+
+    found = db.session.scalar(db.select(LibraryClosure.id).where(LibraryClosure.library_id == lib(net, side)))
+    if found is not None:
+        return found
+    row = add_closure(actor=SYSTEM, library_id=lib(net, side), on_date=date(2026, 10, 12), closed=True,
+                      reason="HUT Kota Bontang", now=utcnow())
+    db.session.commit()
+    return row.id
+
+
+def sip_account(net: Network, side: str) -> int:
+    from circulation.models import SipAccount
+    from circulation.services.settings import create_sip_account
+
+    found = db.session.scalar(db.select(SipAccount.id).where(SipAccount.login == f"kiosk-{side}"))
+    if found is not None:
+        return found
+    account = create_sip_account(actor=SYSTEM, library_id=lib(net, side), login=f"kiosk-{side}",
+                                 password=KIOSK_PASSWORD, now=utcnow())
+    db.session.commit()
+    return account.id
+
+
+def unused_category(net: Network, side: str) -> str:
+    from circulation.models import PatronCategory
+    from circulation.services.rules import CategoryInput, create_category
+
+    if db.session.get(PatronCategory, "tamu") is not None:
+        return "tamu"
+    create_category(actor=SYSTEM, code="tamu", data=CategoryInput(name_id="Tamu", name_en="Guest"), now=utcnow())
+    db.session.commit()
+    return "tamu"
+
+
+def rule_values(net: Network, side: str, role: str) -> FormData:
+    return {"library_id": 0, "category_code": "*", "item_type": "peta", "loanable": "y", "loan_days": 14,
+            "max_loans_library": 3, "max_loans_city": 10, "renewals": 1, "renewal_days": 7, "fine_per_day": 500,
+            "fine_cap": 0, "grace_days": 0, "holds_allowed": "y", "hold_shelf_days": 3, "other_libraries": "y"}
+
+
+def category_values(net: Network, side: str, role: str) -> FormData:
+    return {"code": "lansia", "name_id": "Lanjut usia", "name_en": "Senior citizen", "card_months": 24,
+            "minor_below_age": 18, "sort": 90, "active": "y"}
+
+
+ADMIN_ROUTES: dict[tuple[str, str], Route] = {
+    ("circulation.rules_list", "GET"): Route(desk_url("/circulation/rules"), "circulation.rules", True),
+    ("circulation.rule_new", "GET"): Route(lambda n, s: "/circulation/rules/new", "circulation.rules"),
+    ("circulation.rule_new", "POST"): Route(lambda n, s: "/circulation/rules/new", "circulation.rules",
+                                            data=rule_values),
+    ("circulation.rule_edit", "GET"): Route(lambda n, s: f"/circulation/rules/{circ_rule(n, s)}/edit",
+                                            "circulation.rules", True),
+    ("circulation.rule_edit", "POST"): Route(lambda n, s: f"/circulation/rules/{circ_rule(n, s)}/edit",
+                                             "circulation.rules", True, data=rule_values),
+    ("circulation.rule_delete", "POST"): Route(lambda n, s: f"/circulation/rules/{circ_rule(n, s)}/delete",
+                                               "circulation.rules", True, data=nothing),
+    ("circulation.rule_preview", "GET"): Route(
+        lambda n, s: f"/circulation/rules/preview?library_id={lib(n, s)}&category_code=umum&item_type=buku",
+        "circulation.rules", True),
+    ("circulation.category_list", "GET"): Route(lambda n, s: "/circulation/categories", "circulation.rules"),
+    ("circulation.category_new", "GET"): Route(lambda n, s: "/circulation/categories/new", "circulation.categories"),
+    ("circulation.category_new", "POST"): Route(lambda n, s: "/circulation/categories/new", "circulation.categories",
+                                                data=category_values),
+    ("circulation.category_edit", "GET"): Route(lambda n, s: "/circulation/categories/umum/edit",
+                                                "circulation.categories"),
+    ("circulation.category_edit", "POST"): Route(lambda n, s: "/circulation/categories/umum/edit",
+                                                 "circulation.categories", data=category_values),
+    ("circulation.category_delete", "POST"): Route(
+        lambda n, s: f"/circulation/categories/{unused_category(n, s)}/delete", "circulation.categories",
+        data=nothing),
+    ("circulation.circulation_settings", "GET"): Route(desk_url("/circulation/settings"), "library.settings", True),
+    ("circulation.circulation_settings", "POST"): Route(desk_url("/circulation/settings"), "library.settings", True,
+                                                        data=lambda n, s, r: {
+        "fines_skip_closed": "y", "national_holidays": "y", "cuti_bersama": "y", "pickup_point": "y",
+        "fee_block_threshold": 20000, "block_on_overdue": "y", "self_registration": "y", "due_soon_days": 2}),
+    ("circulation.calendar_page", "GET"): Route(desk_url("/circulation/calendar?year=2026"), "library.settings",
+                                                True),
+    ("circulation.closure_add", "POST"): Route(desk_url("/circulation/calendar/closures"), "library.settings", True,
+                                               data=lambda n, s, r: {"on_date": "2026-10-12", "status": "closed",
+                                                                     "reason": "HUT Kota Bontang"}),
+    ("circulation.closure_remove", "POST"): Route(
+        lambda n, s: f"/circulation/calendar/closures/{circ_closure(n, s)}/delete", "library.settings", True,
+        data=nothing),
+    ("circulation.sip_accounts", "GET"): Route(desk_url("/circulation/sip-accounts"), "sip.manage", True),
+    ("circulation.sip_account_new", "POST"): Route(lambda n, s: "/circulation/sip-accounts/new", "sip.manage",
+                                                   data=lambda n, s, r: {
+        "login": "kiosk-new", "password": KIOSK_PASSWORD, "label": "Lobi", "require_pin": "y",
+        "library_id": lib(n, s)}),
+    ("circulation.sip_account_password", "POST"): Route(
+        lambda n, s: f"/circulation/sip-accounts/{sip_account(n, s)}/password", "sip.manage", True,
+        data=lambda n, s, r: {"password": "sandi kiosk yang baru"}),
+    ("circulation.sip_account_deactivate", "POST"): Route(
+        lambda n, s: f"/circulation/sip-accounts/{sip_account(n, s)}/deactivate", "sip.manage", True,
+        data=nothing),
+    ("circulation.patron_photo", "POST"): Route(patron_url("/photo"), "patron.edit", True,
+                                                data=lambda n, s, r: {"remove": "y"}),
+    ("circulation.patron_photo_file", "GET"): Route(patron_url("/photo.jpg"), "patron.edit", True),
+}
+
+
+# The OPAC member pages have no staff permission (None): a member logs in with card and PIN, and
+# everyone else, staff included, is sent to the member login (a redirect, like a success).
+CIRCULATION_ROUTES: dict[tuple[str, str], Route] = {
+    ("circulation.patron_list", "GET"): Route(lambda n, s: "/circulation/patrons?status=active", "patron.view"),
+    ("circulation.patron_list", "POST"): Route(lambda n, s: "/circulation/patrons", "patron.view",
+                                               data=lambda n, s, r: {"q": "anggota"}),
+    ("circulation.patron_new", "GET"): Route(lambda n, s: "/circulation/patrons/new", "patron.edit"),
+    ("circulation.patron_new", "POST"): Route(lambda n, s: "/circulation/patrons/new", "patron.edit",
+                                              data=lambda n, s, r: {**patron_values(n, s, r), "name": "Siti Aminah",
+                                                                    "home_library_id": n.a.id}),
+    ("circulation.patron_detail", "GET"): Route(patron_url(""), "patron.view"),
+    ("circulation.patron_edit", "GET"): Route(patron_url("/edit"), "patron.edit", True),
+    ("circulation.patron_edit", "POST"): Route(patron_url("/edit"), "patron.edit", True, data=patron_values),
+    ("circulation.patron_approve", "POST"): Route(patron_url("/approve"), "patron.edit", True, data=nothing),
+    ("circulation.patron_block", "POST"): Route(patron_url("/block"), "patron.edit", True,
+                                                data=lambda n, s, r: {"blocked": "1", "reason": "Kartu hilang"}),
+    ("circulation.patron_renew", "POST"): Route(patron_url("/renew"), "patron.edit", True, data=nothing),
+    ("circulation.patron_pin", "POST"): Route(patron_url("/pin"), "patron.edit", True,
+                                              data=lambda n, s, r: {"pin": "4821", "confirm": "4821"}),
+    ("circulation.patron_erase", "POST"): Route(patron_url("/erase"), "patron.erase", True,
+                                                data=lambda n, s, r: {"reason": "Permintaan anggota", "confirm": "y"}),
+    ("circulation.patron_import", "GET"): Route(lambda n, s: "/circulation/patrons/import", "patron.import"),
+    ("circulation.patron_import", "POST"): Route(lambda n, s: "/circulation/patrons/import", "patron.import",
+                                                 data=class_list),
+    ("circulation.patron_card_pdf", "GET"): Route(patron_url("/card.pdf"), "patron.edit", True),
+    ("circulation.patron_class_cards_pdf", "GET"): Route(
+        lambda n, s: f"/circulation/patrons/cards.pdf?school={lib(n, s)}&class={circ(n, s).patron.school_class}",
+        "patron.edit", True),
+    ("circulation.notice_list", "GET"): Route(desk_url("/circulation/notices?status=failed&kind=overdue"),
+                                              "notices.view", True),
+    ("circulation.notice_retry", "POST"): Route(desk_url("/circulation/notices/retry"), "notices.view", True,
+                                                data=nothing),
+    ("circulation.visits_kiosk", "GET"): Route(desk_url("/circulation/visits/kiosk"), "visits.record", True),
+    ("circulation.visits_kiosk", "POST"): Route(desk_url("/circulation/visits/kiosk"), "visits.record", True,
+                                                data=lambda n, s, r: {"category": "umum", "purpose": "membaca"}),
+    ("circulation.visits_daily", "GET"): Route(desk_url("/circulation/visits"), "visits.record", True),
+    ("circulation.in_house_use", "POST"): Route(desk_url("/circulation/visits/in-house"), "visits.record", True,
+                                                data=lambda n, s, r: {"barcode": circ(n, s).free_barcode,
+                                                                      "count": "1"}),
+    ("circulation.opac_login", "GET"): Route(lambda n, s: "/opac/account/login", None),
+    ("circulation.opac_login", "POST"): Route(lambda n, s: "/opac/account/login", None,
+                                              data=lambda n, s, r: {"card_number": "64740000000", "pin": "9999"}),
+    ("circulation.opac_logout", "POST"): Route(lambda n, s: "/opac/account/logout", None, data=nothing),
+    ("circulation.opac_account", "GET"): Route(lambda n, s: "/opac/account", None),
+    ("circulation.opac_renew", "POST"): Route(lambda n, s: f"/opac/account/loans/{circ(n, s).loan.id}/renew", None,
+                                              data=nothing),
+    ("circulation.opac_hold_cancel", "POST"): Route(lambda n, s: f"/opac/account/holds/{circ(n, s).hold.id}/cancel",
+                                                    None, data=nothing),
+    ("circulation.opac_hold_pickup", "POST"): Route(lambda n, s: f"/opac/account/holds/{circ(n, s).hold.id}/pickup",
+                                                    None, data=lambda n, s, r: {"pickup_library_id": n.a.id}),
+    ("circulation.opac_history", "POST"): Route(lambda n, s: "/opac/account/history", None,
+                                                data=lambda n, s, r: {"opt_in": "1"}),
+    ("circulation.opac_pin", "GET"): Route(lambda n, s: "/opac/account/pin", None),
+    ("circulation.opac_pin", "POST"): Route(lambda n, s: "/opac/account/pin", None, data=lambda n, s, r: {
+        "current_pin": "2580", "new_pin": "3691", "confirm": "3691"}),
+    ("circulation.opac_data", "POST"): Route(lambda n, s: "/opac/account/data", None,
+                                             data=lambda n, s, r: {"format": "json"}),
+    ("circulation.opac_place_hold", "GET"): Route(lambda n, s: f"/opac/records/{record(n, s)}/hold", None),
+    ("circulation.opac_place_hold", "POST"): Route(lambda n, s: f"/opac/records/{record(n, s)}/hold", None,
+                                                   data=lambda n, s, r: {"pickup_library_id": n.a.id, "item_id": 0}),
+    ("circulation.opac_register", "GET"): Route(lambda n, s: "/opac/register", None),
+    ("circulation.opac_register", "POST"): Route(lambda n, s: "/opac/register", None, data=registration),
+    ("circulation.opac_register_done", "GET"): Route(lambda n, s: "/opac/register/done", None),
+    ("circulation.desk", "GET"): Route(desk_url("/circulation"), "circulation.desk"),
+    ("circulation.desk_library_choose", "POST"): Route(lambda n, s: "/circulation/desk-library", "circulation.desk",
+                                                       True, data=lambda n, s, r: {"library_id": lib(n, s)}),
+    ("circulation.checkout", "GET"): Route(
+        lambda n, s: f"/circulation/checkout?card={circ(n, s).patron.card_number}&library={lib(n, s)}",
+        "circulation.desk"),
+    ("circulation.checkout", "POST"): Route(desk_url("/circulation/checkout"), "circulation.desk",
+                                            data=checkout_form),
+    ("circulation.checkin", "GET"): Route(desk_url("/circulation/checkin"), "circulation.desk"),
+    ("circulation.checkin", "POST"): Route(desk_url("/circulation/checkin"), "circulation.desk",
+                                           data=lambda n, s, r: {"barcode": circ(n, s).loan_barcode}),
+    ("circulation.renew", "POST"): Route(desk_url("/circulation/renew"), "circulation.desk",
+                                         data=lambda n, s, r: {"barcode": circ(n, s).loan_barcode}),
+    ("circulation.explain", "GET"): Route(
+        lambda n, s: f"/circulation/explain?card={circ(n, s).patron.card_number}&barcode={circ(n, s).free_barcode}"
+                     f"&library={lib(n, s)}", "circulation.desk"),
+    ("circulation.holds", "GET"): Route(desk_url("/circulation/holds"), "circulation.desk"),
+    ("circulation.hold_place", "POST"): Route(desk_url("/circulation/holds/place"), "circulation.desk",
+                                              data=hold_form),
+    ("circulation.hold_cancel", "POST"): Route(lambda n, s: f"/circulation/holds/{circ(n, s).hold.id}/cancel",
+                                               "circulation.desk", True, data=nothing),
+    ("circulation.loan_lost", "POST"): Route(lambda n, s: f"/circulation/loans/{circ(n, s).loan.id}/lost",
+                                             "circulation.desk", True, data=nothing),
+    ("circulation.return_receipt", "GET"): Route(
+        lambda n, s: f"/circulation/loans/{circ(n, s).returned.id}/receipt", "circulation.desk", True),
+    ("circulation.fee_pay", "GET"): Route(
+        lambda n, s: f"/circulation/patrons/{circ(n, s).patron.id}/pay?library={lib(n, s)}", "fees.collect"),
+    ("circulation.fee_pay", "POST"): Route(
+        lambda n, s: f"/circulation/patrons/{circ(n, s).patron.id}/pay?library={lib(n, s)}", "fees.collect",
+        data=money),
+    ("circulation.fee_waive", "POST"): Route(lambda n, s: f"/circulation/fees/{circ(n, s).fee.id}/waive",
+                                             "fees.waive", True, data=money),
+    ("circulation.receipt", "GET"): Route(lambda n, s: f"/circulation/receipts/{circ(n, s).receipt}",
+                                          "fees.collect", True),
+    ("circulation.cash_report", "GET"): Route(desk_url("/circulation/cash-report"), "circulation.reports"),
+    ("circulation.api_patrons", "GET"): Route(lambda n, s: "/api/v1/circulation/patrons?q=Anggota", "patron.view",
+                                              api=True),
+    ("circulation.api_patron", "GET"): Route(lambda n, s: f"/api/v1/circulation/patrons/{circ(n, s).patron.id}",
+                                             "patron.view", api=True),
+    ("circulation.api_patron_create", "POST"): Route(lambda n, s: "/api/v1/circulation/patrons", "patron.edit",
+                                                     True, json=new_patron_json, api=True),
+    ("circulation.api_checkout", "POST"): Route(lambda n, s: "/api/v1/circulation/checkout", "circulation.desk",
+                                                json=card_json, api=True),
+    ("circulation.api_checkin", "POST"): Route(lambda n, s: "/api/v1/circulation/checkin", "circulation.desk",
+                                               json=loan_json, api=True),
+    ("circulation.api_renew", "POST"): Route(lambda n, s: "/api/v1/circulation/renew", "circulation.desk",
+                                             json=loan_json, api=True),
+    ("circulation.api_explain", "GET"): Route(
+        lambda n, s: f"/api/v1/circulation/explain?card={circ(n, s).patron.card_number}"
+                     f"&barcode={circ(n, s).free_barcode}&library_id={lib(n, s)}", "circulation.desk", api=True),
+    ("circulation.api_hold_place", "POST"): Route(lambda n, s: "/api/v1/circulation/holds", "circulation.desk",
+                                                  json=hold_json, api=True),
+    ("circulation.api_hold_cancel", "POST"): Route(
+        lambda n, s: f"/api/v1/circulation/holds/{circ(n, s).hold.id}/cancel", "circulation.desk", True,
+        json=lambda n, s, r: {"reason": "matrix"}, api=True),
+    ("circulation.api_fees", "GET"): Route(lambda n, s: f"/api/v1/circulation/patrons/{circ(n, s).patron.id}/fees",
+                                           "fees.collect", api=True),
+    ("circulation.api_pay", "POST"): Route(lambda n, s: f"/api/v1/circulation/patrons/{circ(n, s).patron.id}/payments",
+                                           "fees.collect", json=money, api=True),
+    ("circulation.api_waive", "POST"): Route(lambda n, s: f"/api/v1/circulation/fees/{circ(n, s).fee.id}/waive",
+                                             "fees.waive", True, json=money, api=True),
+}
+ROUTES.update(CIRCULATION_ROUTES)
+ROUTES.update(ADMIN_ROUTES)
 IGNORED = {"static", "bootstrap.static"}
 ROLES = [r.value for r in Role] + ["anonymous"]
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ils.extensions import db
 from ils.models import AuditEvent, Library, StaffUser
 from tests.conftest import dispose, make_app
-from tests.factories import PASSWORD, Network, build_network, login
+from tests.factories import PASSWORD, Network, add_circulation, build_network, login
 from tests.test_matrix import ROUTES
 
 
@@ -47,6 +47,7 @@ def test_every_post_route_refuses_a_missing_csrf_token(strict_app: Flask) -> Non
     """CSRF on every form: a POST without a token is refused with 400 and changes nothing."""
     with strict_app.app_context():
         net = build_network()
+        net.circulation = add_circulation(net)
         urls = [route.url(net, "own") for key, route in ROUTES.items() if key[1] == "POST" and key not in CSRF_EXEMPT]
         before = db.session.scalar(select(db.func.count()).select_from(AuditEvent))
     client = strict_app.test_client()
@@ -204,6 +205,7 @@ def test_csrf_also_guards_login_and_edit_forms(strict_app: Flask) -> None:
     """Form pages reached by GET refuse a POST without the token too (login included)."""
     with strict_app.app_context():
         net = build_network()
+        net.circulation = add_circulation(net)
         urls = ["/login", "/libraries/new", f"/libraries/{net.a.id}/edit", "/staff/accounts/new",
                 f"/staff/accounts/{net.target_a.id}/edit", "/account/password"]
     client = strict_app.test_client()

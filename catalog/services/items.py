@@ -227,6 +227,39 @@ def set_status(*, item_id: int, status: ItemStatus, actor: Actor, note: str = ""
     return item
 
 
+def lock_by_barcode(barcode: str) -> Item | None:
+    """The item with this barcode, locked for the rest of the transaction (circulation desks, R1).
+
+    PostgreSQL takes a row lock; SQLite writers already hold the database lock (BEGIN IMMEDIATE).
+    The row is re-read so a desk that waited for the lock sees the other desk's change.
+    """
+    stmt = select(Item).where(Item.barcode == barcode.strip()).execution_options(populate_existing=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Item)
+    return db.session.scalar(stmt)
+
+
+def lock_item(item_id: int) -> Item | None:
+    """The item with this id, locked like ``lock_by_barcode``."""
+    stmt = select(Item).where(Item.id == item_id).execution_options(populate_existing=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Item)
+    return db.session.scalar(stmt)
+
+
+def circulate(item: Item, status: ItemStatus, *, now: datetime, location_library_id: int | None = None) -> None:
+    """Circulation's status change of a locked item; the loan, hold or transit row is its audit trail."""
+    changed = item.status != status
+    if changed:
+        item.status = status
+        item.status_changed_at = now
+    if location_library_id is not None and location_library_id != item.location_library_id:
+        item.location_library_id = location_library_id
+        changed = True
+    if changed:
+        mark_changed([item.record_id])
+
+
 class PolicyViolationWithdrawn(ValidationFailed):
     """A withdrawn item comes back only with a note saying why."""
 

@@ -1,6 +1,8 @@
 """Staff accounts: list, create, edit, deactivate, passwords, and logging in."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,6 +78,11 @@ def get_staff(*, actor: Actor, staff_id: int, permission: str = "staff.view") ->
     return user
 
 
+# Other login names that share the namespace (S5): fn(name) -> True if taken. Circulation adds the
+# patrons' card numbers, so a username can never equal a card number (nor the other way round).
+LOGIN_NAME_TAKEN: list[Callable[[str], bool]] = []
+
+
 def _validate(actor: Actor, clean: dict[str, Any], *, creating: bool) -> None:
     if "username" in clean:
         username = (clean["username"] or "").strip().lower()
@@ -83,6 +90,8 @@ def _validate(actor: Actor, clean: dict[str, Any], *, creating: bool) -> None:
             raise ValidationFailed(
                 _l("The username must be 3-64 characters: small letters, digits, dot, dash or underscore."),
                 field="username")
+        if any(taken(username) for taken in LOGIN_NAME_TAKEN):
+            raise ValidationFailed(_l("This username is already a library card number."), field="username")
         clean["username"] = username
     if "full_name" in clean:
         clean["full_name"] = (clean["full_name"] or "").strip()

@@ -31,6 +31,8 @@ NAVIGATION: list[tuple[str, Any, str]] = [
 ]
 # Extra entries registered by domains in their init_app (same shape).
 DOMAIN_NAVIGATION: list[tuple[str, Any, str]] = []
+# Links for everyone (staff or not) after "Public catalogue", added by domains: (endpoint, label).
+PUBLIC_NAVIGATION: list[tuple[str, Any]] = []
 
 ERROR_MESSAGES = {
     400: _l("The request was not understood."),
@@ -56,7 +58,8 @@ def _navigation() -> list[tuple[str, Any]]:
 
 
 def _context() -> dict[str, Any]:
-    return {"navigation": _navigation(), "actor": current_actor(), "language_form": LanguageForm()}
+    return {"navigation": _navigation(), "actor": current_actor(), "language_form": LanguageForm(),
+            "public_navigation": PUBLIC_NAVIGATION}
 
 
 def _security_headers(response: Response) -> Response:
@@ -140,9 +143,14 @@ def register_error_handlers(app: Flask) -> None:
         return _error_response(500, str(ERROR_MESSAGES[500]))
 
 
+# GET endpoints that write an audit row (views of personal data, UU PDP Pasal 31): on SQLite they
+# take the write lock up front like a POST, instead of upgrading a read transaction (R11).
+AUDITED_GETS: set[str] = set()
+
+
 def _declare_write_intent() -> None:
-    # GET never mutates (CSRF rule), so its SQLite transactions can be plain readers.
-    sqlite_write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+    # GET never mutates domain data (CSRF rule), so its SQLite transactions can be plain readers.
+    sqlite_write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS") or request.endpoint in AUDITED_GETS)
 
 
 def init_app(app: Flask) -> None:
@@ -156,7 +164,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(_context)
     # Globals (not context) so macros imported without context can use them too.
     app.jinja_env.globals.update(now_utc=utcnow, get_locale=get_locale, format_datetime=format_datetime,
-                                 format_decimal=format_decimal, page_url=page_url)
+                                 format_date=format_date, format_decimal=format_decimal, page_url=page_url)
     app.jinja_env.filters["format_date"] = format_date
     app.after_request(_security_headers)
 

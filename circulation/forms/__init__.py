@@ -1,0 +1,1 @@
+"""Circulation forms (Flask-WTF: CSRF on every form), one module per screen family."""

@@ -1,0 +1,431 @@
+"""The circulation rules matrix and the patron categories it is keyed on.
+
+Rows are data (house style habit 4): the DPK keeps the city-wide rows, each head librarian the rows
+of their own library, and policy.resolve_rule decides which row applies. Every change is audited
+with a field-by-field diff so "who changed the loan period?" always has an answer.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from catalog.models import ITEM_TYPE_LABELS, ItemType
+from circulation import policy
+from circulation.models import CirculationRule, Patron, PatronCategory
+from circulation.policy import ANY, Resolution
+from circulation.services.common import as_dict
+from ils import audit, authz
+from ils.authz import Actor
+from ils.errors import Conflict, NotFound, ValidationFailed
+from ils.extensions import db
+from ils.models import Library
+
+PERMISSION = "circulation.rules"
+# Everything a row holds besides its id and timestamps: what the audit diff compares.
+RULE_FIELDS = ("library_id", "category_code", "item_type", "loanable", "loan_days", "loan_hours",
+               "max_loans_library", "max_loans_city", "renewals", "renewal_days", "fine_per_day", "fine_cap",
+               "grace_days", "holds_allowed", "hold_shelf_days", "other_libraries", "note")
+CATEGORY_FIELDS = ("code", "name_id", "name_en", "card_months", "minor_below_age", "is_pupil", "sort", "active")
+CATEGORY_CODE = re.compile(r"[a-z0-9_]{1,20}")
+# Upper bounds keep typing slips (7000 days instead of 7) out of the matrix; none is a legal limit.
+MAX_LOAN_DAYS = 365
+MAX_LOAN_HOURS = 168
+MAX_LOANS = 999
+MAX_RUPIAH = 10_000_000
+
+
+# --- input --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RuleInput:
+    """The editable values of one matrix row (the library is chosen separately and never changes)."""
+
+    category_code: str = ANY
+    item_type: str = ANY
+    loanable: bool = True
+    loan_days: int | None = 7
+    loan_hours: int | None = None
+    max_loans_library: int = 3
+    max_loans_city: int = 10
+    renewals: int = 1
+    renewal_days: int = 7
+    fine_per_day: int = 500
+    fine_cap: int = 0
+    grace_days: int = 0
+    holds_allowed: bool = True
+    hold_shelf_days: int = 3
+    other_libraries: bool = True
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CategoryInput:
+    """The editable values of a patron category (the code is fixed once created)."""
+
+    name_id: str
+    name_en: str
+    card_months: int = 12
+    minor_below_age: int = 18
+    is_pupil: bool = False
+    sort: int = 0
+    active: bool = True
+
+
+def _between(value: int | None, low: int, high: int, field: str, message: Any) -> None:
+    """Raise ValidationFailed on ``field`` unless low <= value <= high."""
+    if value is None or not low <= value <= high:
+        raise ValidationFailed(message, field=field)
+
+
+def validate_rule(data: RuleInput) -> RuleInput:
+    """Check a row's values; returns them with the note trimmed. Raises ValidationFailed naming the field."""
+    if (data.loan_days is None) == (data.loan_hours is None):
+        raise ValidationFailed(_l("Give the loan period either in days or in hours, not both."), field="loan_days")
+    if data.loan_days is not None:
+        # 0 days is legal: due at today's closing time (a same-day loan).
+        _between(data.loan_days, 0, MAX_LOAN_DAYS, "loan_days",
+                 _l("Loan days must be between %(low)d and %(high)d.", low=0, high=MAX_LOAN_DAYS))
+    else:
+        _between(data.loan_hours, 1, MAX_LOAN_HOURS, "loan_hours",
+                 _l("Loan hours must be between %(low)d and %(high)d.", low=1, high=MAX_LOAN_HOURS))
+    for field in ("fine_per_day", "fine_cap"):
+        _between(getattr(data, field), 0, MAX_RUPIAH, field,
+                 _l("Amounts in rupiah cannot be negative (and at most %(high)s).", high=f"{MAX_RUPIAH:,}"))
+    _between(data.grace_days, 0, 365, "grace_days", _l("Grace days must be between 0 and 365."))
+    _between(data.renewals, 0, 10, "renewals", _l("Renewals must be between 0 and 10."))
+    _between(data.renewal_days, 1, MAX_LOAN_DAYS, "renewal_days",
+             _l("Days per renewal must be between %(low)d and %(high)d.", low=1, high=MAX_LOAN_DAYS))
+    _between(data.hold_shelf_days, 1, 30, "hold_shelf_days",
+             _l("Days on the hold shelf must be between 1 and 30."))
+    for field in ("max_loans_library", "max_loans_city"):
+        _between(getattr(data, field), 0, MAX_LOANS, field,
+                 _l("Loan limits must be between 0 and %(high)d.", high=MAX_LOANS))
+    if data.max_loans_library > data.max_loans_city:
+        raise ValidationFailed(_l("The limit at one library cannot be higher than the city-wide limit."),
+                               field="max_loans_library")
+    if data.item_type != ANY and data.item_type not in {t.value for t in ItemType}:
+        raise ValidationFailed(_l("Unknown item type."), field="item_type")
+    if data.category_code != ANY and db.session.get(PatronCategory, data.category_code) is None:
+        raise ValidationFailed(_l("Unknown patron category."), field="category_code")
+    note = data.note.strip()
+    if len(note) > 300:
+        raise ValidationFailed(_l("The note may be at most 300 characters long."), field="note")
+    return RuleInput(**{**asdict(data), "note": note})
+
+
+# --- reading the matrix -------------------------------------------------------------------------------
+
+@dataclass
+class RuleGroup:
+    """The rows of one library (or the city-wide rows when ``library`` is None)."""
+
+    library: Library | None
+    rules: list[CirculationRule]
+    editable: bool
+
+
+def _ordered(rules: list[CirculationRule]) -> list[CirculationRule]:
+    """Most specific first, as resolve_rule ranks them, then by key so the table reads the same each time."""
+    return sorted(rules, key=lambda r: (tuple(not part for part in policy.specificity(r)), r.category_code,
+                                        r.item_type, r.id))
+
+
+def may_write(actor: Actor, library_id: int | None) -> bool:
+    """True if the actor may change rows of this library (None: city-wide rows, network roles only)."""
+    return authz.can(actor, PERMISSION, library_id)
+
+
+def rule_matrix(*, actor: Actor, library_id: int | None = None) -> list[RuleGroup]:
+    """The matrix the actor may see, grouped by library: city-wide rows first.
+
+    Network roles see every row (or, with ``library_id``, the city-wide rows and that library's);
+    a librarian sees the city-wide rows (read-only) and the rows of their own library.
+    """
+    visible = authz.require_listing(actor, PERMISSION)
+    if library_id is not None:
+        authz.require(actor, PERMISSION, library_id)
+        visible = {library_id}
+    stmt = select(CirculationRule)
+    if visible is not None:
+        stmt = stmt.where(or_(CirculationRule.library_id.is_(None), CirculationRule.library_id.in_(visible)))
+    city: list[CirculationRule] = []
+    by_library: dict[int, list[CirculationRule]] = {}
+    for rule in db.session.scalars(stmt):
+        if rule.library_id is None:
+            city.append(rule)
+        else:
+            by_library.setdefault(rule.library_id, []).append(rule)
+    libraries = {lib.id: lib for lib in db.session.scalars(select(Library).where(Library.id.in_(by_library)))}
+    groups = [RuleGroup(None, _ordered(city), may_write(actor, None))]
+    for key in sorted(by_library, key=lambda k: libraries[k].name):
+        groups.append(RuleGroup(libraries[key], _ordered(by_library[key]), may_write(actor, key)))
+    # A library asked for (or a librarian's own) is shown even before it has rows, with its "new" button.
+    for key in sorted(visible or ()):
+        library = db.session.get(Library, key)
+        if library is not None and key not in by_library:
+            groups.append(RuleGroup(library, [], may_write(actor, key)))
+    return groups
+
+
+def editable_rule(*, actor: Actor, rule_id: int) -> CirculationRule:
+    """One row the actor may change: their own library's, or any row for admin and DPK."""
+    rule = db.session.get(CirculationRule, rule_id)
+    if rule is None:
+        raise NotFound()
+    authz.require(actor, PERMISSION, rule.library_id)
+    return rule
+
+
+def rules_for(library_id: int) -> list[CirculationRule]:
+    """The rows that may apply at a library: its own and the city-wide ones."""
+    return list(db.session.scalars(select(CirculationRule).where(
+        or_(CirculationRule.library_id.is_(None), CirculationRule.library_id == library_id))))
+
+
+# --- writing the matrix -------------------------------------------------------------------------------
+
+def _library_label(library_id: int | None) -> str:
+    """A library's name for messages, or "city-wide"."""
+    if library_id is None:
+        return str(_l("city-wide (every library)"))
+    library = db.session.get(Library, library_id)
+    return library.name if library else str(library_id)
+
+
+def _refuse_duplicate(library_id: int | None, data: RuleInput, rule_id: int | None) -> None:
+    """Conflict when another row already has this library, category and item type."""
+    stmt = select(CirculationRule).where(CirculationRule.library_key == (library_id or 0),
+                                         CirculationRule.category_code == data.category_code,
+                                         CirculationRule.item_type == data.item_type)
+    if rule_id is not None:
+        stmt = stmt.where(CirculationRule.id != rule_id)
+    other = db.session.scalar(stmt)
+    if other is not None:
+        raise Conflict(_l("There is already a rule for %(library)s, patron category %(category)s and item type "
+                          "%(item_type)s (rule #%(id)d). Edit that rule instead.",
+                          library=_library_label(library_id), category=label_any(data.category_code),
+                          item_type=label_any(data.item_type), id=other.id), field="category_code")
+
+
+def _flush_unique(library_id: int | None, data: RuleInput, rule_id: int | None) -> None:
+    """Flush in a savepoint; a row saved meanwhile by someone else becomes the same clear Conflict."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        _refuse_duplicate(library_id, data, rule_id)
+        raise
+
+
+def create_rule(*, actor: Actor, library_id: int | None, data: RuleInput, now: datetime) -> CirculationRule:
+    """Add a row to the matrix (library_id None: a city-wide row, admin and DPK only)."""
+    authz.require(actor, PERMISSION, library_id)
+    if library_id is not None and db.session.get(Library, library_id) is None:
+        raise NotFound()
+    clean = validate_rule(data)
+    _refuse_duplicate(library_id, clean, None)
+    rule = CirculationRule(library_id=library_id, **asdict(clean))
+    db.session.add(rule)
+    _flush_unique(library_id, clean, None)
+    audit.record(actor, "rule.create", object_type="circ_rule", object_id=rule.id, library_id=library_id,
+                 details={"changes": audit.diff({}, as_dict(rule, RULE_FIELDS))}, now=now)
+    db.session.flush()
+    return rule
+
+
+def update_rule(*, actor: Actor, rule_id: int, data: RuleInput, now: datetime) -> CirculationRule:
+    """Change a row; the diff of every changed field goes to the audit trail."""
+    rule = editable_rule(actor=actor, rule_id=rule_id)
+    clean = validate_rule(data)
+    _refuse_duplicate(rule.library_id, clean, rule.id)
+    before = as_dict(rule, RULE_FIELDS)
+    for name, value in asdict(clean).items():
+        setattr(rule, name, value)
+    _flush_unique(rule.library_id, clean, rule.id)
+    changes = audit.diff(before, as_dict(rule, RULE_FIELDS))
+    if changes:
+        audit.record(actor, "rule.update", object_type="circ_rule", object_id=rule.id, library_id=rule.library_id,
+                     details={"changes": changes}, now=now)
+        db.session.flush()
+    return rule
+
+
+def delete_rule(*, actor: Actor, rule_id: int, now: datetime) -> CirculationRule:
+    """Remove a row (returned, now deleted). Loans keep the terms they were made with (Loan.terms)."""
+    rule = editable_rule(actor=actor, rule_id=rule_id)
+    audit.record(actor, "rule.delete", object_type="circ_rule", object_id=rule.id, library_id=rule.library_id,
+                 details={"changes": audit.diff(as_dict(rule, RULE_FIELDS), {})}, now=now)
+    db.session.delete(rule)
+    db.session.flush()
+    return rule
+
+
+# --- "what applies" -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Preview:
+    """The row that applies to a library, category and item type, and the rows it shadows with why."""
+
+    library: Library
+    category_code: str
+    item_type: str
+    resolution: Resolution | None
+    # (row, why it lost) for every other matching row, most specific first.
+    shadowed: list[tuple[CirculationRule, str]]
+
+
+def _why_shadowed(winner: CirculationRule, loser: CirculationRule) -> str:
+    """The first part of the specificity order in which the winner is more specific."""
+    names = (_l("the winning row names the library"), _l("the winning row names the patron category"),
+             _l("the winning row names the item type"))
+    for name, won, lost in zip(names, policy.specificity(winner), policy.specificity(loser), strict=True):
+        if won != lost:
+            return str(name)
+    # Unreachable while the unique key holds, but resolve_rule does define the tie-break.
+    return str(_l("equally specific: the older row (lower number) wins"))
+
+
+def preview(*, actor: Actor, library_id: int, category_code: str, item_type: str) -> Preview:
+    """Which row applies at this library to this patron category and item type, and why."""
+    authz.require(actor, PERMISSION, library_id)
+    library = db.session.get(Library, library_id)
+    if library is None:
+        raise NotFound()
+    if db.session.get(PatronCategory, category_code) is None:
+        raise ValidationFailed(_l("Unknown patron category."), field="category_code")
+    if item_type not in {t.value for t in ItemType}:
+        raise ValidationFailed(_l("Unknown item type."), field="item_type")
+    resolution = policy.resolve_rule(rules_for(library_id), library_id=library_id, category=category_code,
+                                     item_type=item_type)
+    shadowed = [(row, _why_shadowed(resolution.rule, row)) for row in resolution.shadowed] if resolution else []
+    return Preview(library=library, category_code=category_code, item_type=item_type, resolution=resolution,
+                   shadowed=shadowed)
+
+
+def label_any(value: str) -> str:
+    """A key part for people: "semua/any" for the wildcard, else the value itself."""
+    return "semua/any" if value == ANY else value
+
+
+def item_type_choices() -> list[tuple[str, Any]]:
+    """(value, label) of every item type."""
+    return [(t.value, label) for t, label in ITEM_TYPE_LABELS.items()]
+
+
+# --- patron categories ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CategoryUse:
+    """A category with how many patrons and rule rows use it (in use: delete is refused)."""
+
+    category: PatronCategory
+    patrons: int
+    rules: int
+
+    @property
+    def in_use(self) -> bool:
+        """True if deleting would orphan patrons or rule rows."""
+        return bool(self.patrons or self.rules)
+
+
+def require_category_admin(actor: Actor) -> None:
+    """Categories are city-wide data: only admin and the DPK change them."""
+    authz.require(actor, "circulation.categories")
+
+
+def may_edit_categories(actor: Actor) -> bool:
+    """True for the roles that may change patron categories."""
+    return authz.can(actor, "circulation.categories")
+
+
+def _usage(code: str) -> CategoryUse:
+    category = db.session.get(PatronCategory, code)
+    if category is None:
+        raise NotFound()
+    patrons = db.session.scalar(select(func.count()).select_from(Patron).where(Patron.category_code == code)) or 0
+    rules = db.session.scalar(select(func.count()).select_from(CirculationRule)
+                              .where(CirculationRule.category_code == code)) or 0
+    return CategoryUse(category, patrons, rules)
+
+
+def list_categories(*, actor: Actor) -> list[CategoryUse]:
+    """Every category (inactive ones too) in display order, with their use."""
+    authz.require_listing(actor, PERMISSION)
+    patrons: dict[str, int] = {code: count for code, count in db.session.execute(
+        select(Patron.category_code, func.count()).group_by(Patron.category_code))}
+    rules: dict[str, int] = {code: count for code, count in db.session.execute(
+        select(CirculationRule.category_code, func.count()).group_by(CirculationRule.category_code))}
+    categories = db.session.scalars(select(PatronCategory).order_by(PatronCategory.sort, PatronCategory.code))
+    return [CategoryUse(c, patrons.get(c.code, 0), rules.get(c.code, 0)) for c in categories]
+
+
+def get_category(*, actor: Actor, code: str) -> PatronCategory:
+    """One category, for editing (admin and DPK)."""
+    require_category_admin(actor)
+    return _usage(code).category
+
+
+def _validate_category(data: CategoryInput) -> CategoryInput:
+    name_id, name_en = data.name_id.strip(), data.name_en.strip()
+    if not 1 <= len(name_id) <= 80:
+        raise ValidationFailed(_l("Give the name in Indonesian (at most 80 characters)."), field="name_id")
+    if not 1 <= len(name_en) <= 80:
+        raise ValidationFailed(_l("Give the name in English (at most 80 characters)."), field="name_en")
+    _between(data.card_months, 1, 120, "card_months", _l("A card is valid for 1 to 120 months."))
+    _between(data.minor_below_age, 0, 25, "minor_below_age", _l("The age limit must be between 0 and 25."))
+    _between(data.sort, 0, 9999, "sort", _l("The order must be between 0 and 9999."))
+    return CategoryInput(**{**asdict(data), "name_id": name_id, "name_en": name_en})
+
+
+def create_category(*, actor: Actor, code: str, data: CategoryInput, now: datetime) -> PatronCategory:
+    """Add a patron category (admin and DPK)."""
+    require_category_admin(actor)
+    code = code.strip().lower()
+    if not CATEGORY_CODE.fullmatch(code):
+        raise ValidationFailed(_l("Use 1 to 20 small letters, digits or underscores for the code."), field="code")
+    if db.session.get(PatronCategory, code) is not None:
+        raise Conflict(_l("The category code %(code)s is already used.", code=code), field="code")
+    clean = _validate_category(data)
+    category = PatronCategory(code=code, **asdict(clean))
+    db.session.add(category)
+    db.session.flush()
+    audit.record(actor, "category.create", object_type="circ_patron_category", object_id=code,
+                 details={"changes": audit.diff({}, as_dict(category, CATEGORY_FIELDS))}, now=now)
+    db.session.flush()
+    return category
+
+
+def update_category(*, actor: Actor, code: str, data: CategoryInput, now: datetime) -> PatronCategory:
+    """Change a category's names, card period, age limit, order or active flag (admin and DPK)."""
+    category = get_category(actor=actor, code=code)
+    clean = _validate_category(data)
+    before = as_dict(category, CATEGORY_FIELDS)
+    for name, value in asdict(clean).items():
+        setattr(category, name, value)
+    changes = audit.diff(before, as_dict(category, CATEGORY_FIELDS))
+    if changes:
+        audit.record(actor, "category.update", object_type="circ_patron_category", object_id=code,
+                     details={"changes": changes}, now=now)
+    db.session.flush()
+    return category
+
+
+def delete_category(*, actor: Actor, code: str, now: datetime) -> PatronCategory:
+    """Delete an unused category (returned, now deleted); one that patrons or rules use can only be deactivated."""
+    require_category_admin(actor)
+    use = _usage(code)
+    if use.in_use:
+        raise Conflict(_l("The category %(code)s is used by %(patrons)d member(s) and %(rules)d rule(s), so it "
+                          "cannot be deleted. Deactivate it instead.", code=code, patrons=use.patrons,
+                          rules=use.rules))
+    audit.record(actor, "category.delete", object_type="circ_patron_category", object_id=code,
+                 details={"changes": audit.diff(as_dict(use.category, CATEGORY_FIELDS), {})}, now=now)
+    db.session.delete(use.category)
+    db.session.flush()
+    return use.category
