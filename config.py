@@ -117,6 +117,9 @@ class Config:
     CIRCULATION_OPAC_SESSION_ABSOLUTE_HOURS: int | None = None
     CIRCULATION_OPAC_LOGIN_RATE_LIMIT = "20 per minute"
     CIRCULATION_OPAC_REGISTER_RATE_LIMIT = "20 per hour"
+    # Seconds a web process keeps its copy of a library's circulation settings and calendar (a change
+    # made in another process shows after at most this long; 0: read them for every request).
+    CIRCULATION_CACHE_SECONDS = 30
     # Charged for a lost item that has no price in the catalog (rupiah).
     CIRCULATION_LOST_ITEM_PRICE = 50000
     # Open holds one patron may have at a time.
@@ -155,6 +158,8 @@ class TestingConfig(Config):
     ILS_DEMO_REPORT_STEP_SECONDS = 0.0
     # Argon2 at production cost makes hundreds of logins slow; the hash format is the same.
     ILS_ARGON2_FAST = True
+    # Tests change settings and closures straight in the tables; the cache has its own test.
+    CIRCULATION_CACHE_SECONDS = 0
     CATALOG_OAI_ADMIN_EMAIL = "perpustakaan@bontangkota.go.id"
 
 

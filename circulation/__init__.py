@@ -9,7 +9,7 @@ def init_app(app: Flask) -> None:
     from circulation import cli, demo, jobs, models  # noqa: F401  (tables and jobs register themselves)
     from ils.demo import DEMO_LOADERS
     from circulation.auth import PATRON_KEY
-    from circulation.services.common import rupiah
+    from circulation.services.common import install_session_hooks, rupiah
     from ils.auth import KEPT_SESSION_KEYS
     from ils.services.staff import LOGIN_NAME_TAKEN
     from ils.views import AUDITED_GETS, PUBLIC_NAVIGATION
@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
         LOGIN_NAME_TAKEN.append(card_number_taken)  # a staff login in the same browser leaves the member logged in
     if demo.load not in DEMO_LOADERS:
         DEMO_LOADERS.append(demo.load)
+    install_session_hooks()
     app.register_blueprint(bp)
     app.context_processor(desk_tabs)
     app.jinja_env.filters["rupiah"] = rupiah

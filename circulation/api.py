@@ -23,9 +23,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from flask import Response, request
+from sqlalchemy import select
 from flask_babel import gettext as _
 
 from catalog.api import _json, api_view
+from catalog.models import Record
 from catalog.services.items import item_by_barcode
 from circulation.models import Fee, Hold, Loan, Patron
 from circulation.policy import Check
@@ -99,9 +101,14 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _title(record_id: int) -> str:
+    # The title column alone: loading the record would bring its whole MARC along.
+    return db.session.scalar(select(Record.title).where(Record.id == record_id)) or ""
+
+
 def _loan(loan: Loan) -> dict[str, Any]:
     return {"id": loan.id, "item_id": loan.item_id, "barcode": loan.item.barcode, "record_id": loan.record_id,
-            "title": loan.item.record.title, "library_id": loan.library_id, "checked_out_at": _iso(loan.checked_out_at),
+            "title": _title(loan.record_id), "library_id": loan.library_id, "checked_out_at": _iso(loan.checked_out_at),
             "due_at": _iso(loan.due_at), "renewals": loan.renewals, "returned_at": _iso(loan.returned_at),
             "channel": loan.channel, "overridden": bool(loan.override_reason), "no_block": loan.no_block}
 
@@ -191,9 +198,11 @@ def api_checkout() -> Response:
                                channel="api")
     except CheckFailed as exc:
         return _refused(exc)
-    db.session.commit()
+    # The answer is built before the commit, which expires every object (reading them again after it
+    # would open a second transaction per request).
     payload = _loan(result.loan)
     payload.update({"created": result.created, "overridden": result.overridden})
+    db.session.commit()
     return _json(payload, 201 if result.created else 200)
 
 
@@ -204,13 +213,13 @@ def api_checkin() -> Response:
     body = _body()
     result = desk.checkin(actor=require_actor(), barcode=_text(body, "barcode"), library_id=_library(body),
                           now=_now(), channel="api")
+    payload = {"item_id": result.item.id, "barcode": result.item.barcode, "action": result.action,
+               "loan": _loan(result.loan) if result.loan else None, "fee": _fee(result.fee) if result.fee else None,
+               "hold_id": result.hold.id if result.hold else None,
+               "destination_library_id": result.destination.id if result.destination else None,
+               "messages": result.messages}
     db.session.commit()
-    return _json({"item_id": result.item.id, "barcode": result.item.barcode, "action": result.action,
-                  "loan": _loan(result.loan) if result.loan else None,
-                  "fee": _fee(result.fee) if result.fee else None,
-                  "hold_id": result.hold.id if result.hold else None,
-                  "destination_library_id": result.destination.id if result.destination else None,
-                  "messages": result.messages})
+    return _json(payload)
 
 
 @bp.route(f"{API}/renew", methods=["POST"])
@@ -223,8 +232,9 @@ def api_renew() -> Response:
         loan = desk.renew_by_barcode(actor=require_actor(), barcode=_text(body, "barcode"), now=_now(), channel="desk")
     except CheckFailed as exc:
         return _refused(exc)
+    payload = _loan(loan)
     db.session.commit()
-    return _json(_loan(loan))
+    return _json(payload)
 
 
 @bp.route(f"{API}/explain", methods=["GET"])
@@ -264,8 +274,9 @@ def api_hold_place() -> Response:
                            pickup_library_id=pickup, now=_now(), channel="api")
     except CheckFailed as exc:
         return _refused(exc)
+    payload = _hold(hold)
     db.session.commit()
-    return _json(_hold(hold), 201)
+    return _json(payload, 201)
 
 
 @bp.route(f"{API}/holds/<id:hold_id>/cancel", methods=["POST"])

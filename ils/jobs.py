@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 QUEUES = ("default", "import", "search", "notices", "reports")
 PENDING_KEY = "ils_pending_jobs"
 _fake_server: Any = None
+_clients: dict[str, Redis] = {}
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,13 @@ def connection(url: str | None = None) -> Redis:
         if _fake_server is None:
             _fake_server = fakeredis.FakeServer()
         return fakeredis.FakeRedis(server=_fake_server)
-    # Short timeouts: a Redis host that drops packets must not hang a checkout that queues a notice (R15).
-    return Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=5.0)
+    client = _clients.get(url)
+    if client is None:
+        # One client (and its connection pool) per URL and process: a new client per call cost a TCP
+        # connection and four handshake commands on every checkout. Short timeouts: a Redis host that
+        # drops packets must not hang a checkout that queues a notice (R15).
+        client = _clients[url] = Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=5.0)
+    return client
 
 
 def queue(name: str, conn: Redis | None = None) -> Queue:
@@ -336,12 +342,16 @@ def start_embedded_redis(instance_path: str) -> tuple[subprocess.Popen[bytes], s
 
 
 def in_queue(record_id: str) -> bool:
-    """True if a job record's job is really waiting in its RQ queue (not lost with a Redis restart)."""
+    """True if a job record's job is really waiting in its RQ queue (not lost with a Redis restart).
+
+    One lookup of the job's own hash (RQ keeps its status there), not a scan of every queue: this runs
+    on each checkout and check-in, whose item status reaches the search index through a job.
+    """
     try:
-        conn = connection()
-        return any(record_id in queue(name, conn).get_job_ids() for name in QUEUES)
+        status = connection().hget(f"rq:job:{record_id}", "status")
     except (RedisError, OSError, RuntimeError):
         return False
+    return status is not None and status.decode() in ("queued", "deferred", "scheduled")
 
 
 def redis_ok() -> bool:

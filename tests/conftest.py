@@ -21,6 +21,7 @@ from sqlalchemy import Integer, text
 from werkzeug.serving import make_server
 
 from catalog import search
+from circulation.services.common import forget_shared
 from ils import create_app, jobs
 from ils.extensions import db
 from tests import factories
@@ -140,6 +141,7 @@ def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
         jobs.connection().flushdb()
         # The search index is rebuilt from the database, so it starts empty with the tables.
         search.remove_all()
+        forget_shared()  # process-wide copies of circulation settings and calendars
     yield
 
 

@@ -294,3 +294,30 @@ def test_explainer_names_the_row_and_every_check(city: dict) -> None:
                                                      "library_limit", "city_limit"]
     assert explanation.due_at == datetime(2026, 3, 25, 8, 0, tzinfo=timezone.utc)
     assert db.session.scalar(select(func.count()).select_from(Fee)) == 0
+
+
+def test_settings_and_calendars_are_shared_for_a_while_and_dropped_on_change(city: dict, app: Flask,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the process cache on, a second transaction reads no settings or closures; a change drops it."""
+    from sqlalchemy import event
+
+    from circulation.services import settings as setting_services
+    from circulation.services.common import calendar_for, settings_for
+
+    monkeypatch.setitem(app.config, "CIRCULATION_CACHE_SECONDS", 30)
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        library_id = city["a"].id
+        assert calendar_for(library_id, MONDAY.date()).is_open(MONDAY.date())
+        db.session.commit()
+        statements.clear()
+        assert settings_for(library_id).fines_skip_closed and calendar_for(library_id, MONDAY.date())
+        assert not [s for s in statements if "circ_settings" in s or "circ_closure" in s]
+        setting_services.add_closure(actor=city["head_a"], library_id=library_id, on_date=MONDAY.date(),
+                                     closed=True, reason="Banjir", now=MONDAY)
+        db.session.commit()
+        assert not calendar_for(library_id, MONDAY.date()).is_open(MONDAY.date())  # seen at once here
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)

@@ -192,3 +192,30 @@ def test_patron_status_never_carries_nik(kiosk_city: dict) -> None:
         k.socket.close()
     assert parse_frame(reply).get("AE") == "Siti Rahmawati"
     assert b"6474015506900001" not in reply and b"NIK" not in reply.upper()
+
+
+def test_a_verified_pin_is_remembered_briefly_and_only_that_pin(kiosk_city: dict,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second checkout with the same PIN skips argon2; a wrong PIN is still checked and counted."""
+    from circulation.services import patrons as patron_services
+
+    calls: list[str] = []
+    real = patron_services.check_pin
+    monkeypatch.setattr(patron_services, "check_pin", lambda patron, pin, *, now: calls.append(pin) or real(
+        patron, pin, now=now))
+    card = kiosk_city["siti"].card_number
+    k = Kiosk(kiosk_city["server"].port)
+    try:
+        k.ask("9300CNsipuser|COsippass|CPLOBI|")
+        tx = "20261127    100000"
+        for barcode in ("39999000001", "39999000002"):
+            reply = parse_frame(k.ask(f"11NN{tx}{' ' * 18}AOPKB|AA{card}|AB{barcode}|AC|AD{PIN}|"))
+            assert reply.fixed["ok"] == "1"
+        assert calls == [PIN]  # argon2 once for two loans
+        k.ask(f"35{tx}AOPKB|AA{card}|")  # end of the member's session: the PIN is forgotten
+        k.ask(f"63001{tx}          AOPKB|AA{card}|AD{PIN}|BP1|BQ5|")
+        assert calls == [PIN, PIN]
+        wrong = parse_frame(k.ask(f"63001{tx}          AOPKB|AA{card}|AD9999|BP1|BQ5|"))
+        assert wrong.get("CQ") == "N" and calls == [PIN, PIN, "9999"]  # a wrong PIN is always checked
+    finally:
+        k.socket.close()

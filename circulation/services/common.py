@@ -1,12 +1,16 @@
 """Small shared pieces: per-library settings, calendars, errors, money text."""
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import event, or_, select
+from sqlalchemy.orm import Session
 
 from circulation.calendar import LibraryCalendar, build_calendar
 from circulation.models import CirculationSettings, LibraryClosure
@@ -51,16 +55,92 @@ DEFAULTS = {"fines_skip_closed": True, "national_holidays": True, "cuti_bersama"
 SETTING_FIELDS = tuple(DEFAULTS)
 
 
-def settings_for(library_id: int) -> CirculationSettings:
-    """The library's circulation settings (defaults, not stored, until someone saves them)."""
+# Per-transaction memo of settings, libraries and calendars: a checkout asks for them several times,
+# and a settings row that does not exist (the defaults) would otherwise be looked up each time.
+CACHE_KEY = "circulation_memo"
+
+
+def _memo() -> dict[Any, Any]:
+    return db.session.info.setdefault(CACHE_KEY, {})
+
+
+def forget_memo(*_args: object) -> None:
+    """Drop the memo and the process-wide copies (settings or closures changed)."""
+    db.session.info.pop(CACHE_KEY, None)
+    forget_shared()
+
+
+def _forget_on(session: Session, *_args: object) -> None:
+    session.info.pop(CACHE_KEY, None)
+
+
+def install_session_hooks() -> None:
+    """Forget the memo at the end of every transaction (idempotent)."""
+    for name in ("after_commit", "after_rollback"):
+        if not event.contains(Session, name, _forget_on):
+            event.listen(Session, name, _forget_on)
+
+
+# Process-wide, short-lived copies of each library's settings and calendar: they change a few times a
+# year and are read on every checkout and check-in. A change made here is seen at once (the cache is
+# dropped); one made through another web process within CIRCULATION_CACHE_SECONDS.
+_SHARED: dict[Any, tuple[float, Any]] = {}
+
+
+def _shared(key: Any, build: Callable[[], Any]) -> Any:
+    seconds = float(current_app.config.get("CIRCULATION_CACHE_SECONDS", 0))
+    if seconds <= 0:
+        return build()
+    now = time.monotonic()
+    hit = _SHARED.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = build()
+    _SHARED[key] = (now + seconds, value)
+    return value
+
+
+def forget_shared() -> None:
+    """Drop the process-wide copies (after a change of settings or closures)."""
+    _SHARED.clear()
+
+
+def _settings_values(library_id: int) -> dict[str, Any]:
     row = db.session.get(CirculationSettings, library_id)
-    return row if row is not None else CirculationSettings(library_id=library_id, **DEFAULTS)
+    return dict(DEFAULTS) if row is None else {name: getattr(row, name) for name in SETTING_FIELDS}
+
+
+def settings_for(library_id: int) -> CirculationSettings:
+    """The library's circulation settings (a detached copy; the defaults until someone saves them)."""
+    memo = _memo()
+    key = ("settings", library_id)
+    if key not in memo:
+        values = _shared(("settings", library_id), lambda: _settings_values(library_id))
+        memo[key] = CirculationSettings(library_id=library_id, **values)
+    return memo[key]
+
+
+def library(library_id: int) -> Library | None:
+    """A library row, remembered for the transaction (the identity map alone does not keep it)."""
+    memo = _memo()
+    key = ("library", library_id)
+    if key not in memo:
+        memo[key] = db.session.get(Library, library_id)
+    return memo[key]
 
 
 def calendar_for(library_id: int, around: date) -> LibraryCalendar:
     """The library's calendar for the year of ``around`` and the next (due dates may cross a year)."""
-    library = db.session.get(Library, library_id)
-    if library is None:
+    memo = _memo()
+    key = ("calendar", library_id, around.year)
+    if key not in memo:
+        memo[key] = _shared(key, lambda: _build_calendar(library_id, around))  # immutable: safe to share
+    return memo[key]
+
+
+def _build_calendar(library_id: int, around: date) -> LibraryCalendar:
+    found = library(library_id)
+    if found is None:
         raise NotFound()
     settings = settings_for(library_id)
     years = (around.year - 1, around.year, around.year + 1)
@@ -73,7 +153,7 @@ def calendar_for(library_id: int, around: date) -> LibraryCalendar:
     chosen: dict[date, tuple[date, bool, str]] = {}
     for on_date, closed, reason, owner in sorted(rows, key=lambda r: r[3] is not None):
         chosen[on_date] = (on_date, closed, reason)
-    return build_calendar(tz_name=library.timezone, opening_hours=library.opening_hours or {}, years=years,
+    return build_calendar(tz_name=found.timezone, opening_hours=found.opening_hours or {}, years=years,
                           overrides=list(chosen.values()), national=settings.national_holidays,
                           cuti_bersama=settings.cuti_bersama)
 
@@ -85,8 +165,8 @@ def rupiah(amount: int) -> str:
 
 def local_today(library_id: int, now: datetime) -> date:
     """The library's local date at ``now``."""
-    library = db.session.get(Library, library_id)
-    return now.astimezone(ZoneInfo(library.timezone if library else "Asia/Makassar")).date()
+    found = library(library_id)
+    return now.astimezone(ZoneInfo(found.timezone if found else "Asia/Makassar")).date()
 
 
 def as_dict(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:

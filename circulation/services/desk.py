@@ -82,19 +82,17 @@ def resolve(item: Item, patron: Patron) -> Resolution | None:
                                category=patron.category_code, item_type=item.item_type.value)
 
 
-def _unpaid(patron_id: int) -> int:
-    return int(db.session.scalar(select(func.coalesce(func.sum(Fee.amount - Fee.paid - Fee.waived), 0))
-                                 .where(Fee.patron_id == patron_id, Fee.settled_at.is_(None))) or 0)
-
-
 def situation(patron: Patron, item: Item | None, terms: dict[str, Any] | None, *, now: datetime) -> Situation:
     """Gather the values the policy checks need (one query per figure)."""
     today = local_today(item.library_id if item else patron.home_library_id, now)
     settings = settings_for(item.library_id if item else patron.home_library_id)
+    unpaid = (select(func.coalesce(func.sum(Fee.amount - Fee.paid - Fee.waived), 0))
+              .where(Fee.patron_id == patron.id, Fee.settled_at.is_(None)).scalar_subquery())
     counts = db.session.execute(
         select(func.count(),
                func.count().filter(Loan.due_at < now),
-               func.count().filter(Loan.item_library_id == (item.library_id if item else -1)))
+               func.count().filter(Loan.item_library_id == (item.library_id if item else -1)),
+               unpaid)  # one round trip for the loan counts and the unpaid fees
         .where(Loan.patron_id == patron.id, Loan.returned_at.is_(None))).one()
     captured_for = None
     if item is not None and item.status in (ItemStatus.ON_HOLD_SHELF, ItemStatus.IN_TRANSIT):
@@ -103,7 +101,7 @@ def situation(patron: Patron, item: Item | None, terms: dict[str, Any] | None, *
     return Situation(
         today=today, patron_status=patron.status.value, block_reason=patron.block_reason,
         expiry_date=patron.expiry_date, is_minor=patron_services.is_minor(patron, today),
-        has_guardian_consent=patron.guardian_consent_at is not None, unpaid=_unpaid(patron.id),
+        has_guardian_consent=patron.guardian_consent_at is not None, unpaid=int(counts[3] or 0),
         fee_threshold=settings.fee_block_threshold, overdue_count=counts[1],
         block_on_overdue=settings.block_on_overdue, same_home_library=item is None or
         patron.home_library_id == item.library_id, item_status=item.status.value if item else "available",
@@ -153,16 +151,23 @@ def explain(*, actor: Actor, card_number: str, barcode: str, library_id: int, no
 
 def checkout(*, actor: Actor, card_number: str, barcode: str, library_id: int, now: datetime,
              override_reason: str = "", request_key: str | None = None, no_block: bool = False,
-             channel: str = "desk") -> CheckoutResult:
-    """Lend an item to a patron at a desk (or a self-check kiosk) in one transaction."""
+             channel: str = "desk", patron: Patron | None = None) -> CheckoutResult:
+    """Lend an item to a patron at a desk (or a self-check kiosk) in one transaction.
+
+    ``patron`` may be given when the caller already loaded the card's patron (a kiosk that checked
+    the PIN); it must be the patron of ``card_number``.
+    """
     require(actor, "circulation.desk", library_id)
     if request_key:
         previous = db.session.scalar(select(Loan).where(Loan.request_key == request_key))
         if previous is not None:
             return _repeat(previous, card_number, barcode)
-    patron = patron_services.require_by_card(card_number)
+    if patron is None or patron.card_number != card_number.strip():
+        patron = patron_services.require_by_card(card_number)
     item = _item(barcode, lock=True)
-    current = active_loan(item.id)
+    # Status and loans change together (both here), so an available copy has no loan; were the two
+    # ever out of step, the partial unique index still refuses a second loan.
+    current = None if item.status == ItemStatus.AVAILABLE else active_loan(item.id)
     if current is not None and current.patron_id == patron.id:
         return CheckoutResult(loan=current, created=False)
     resolution = resolve(item, patron)
@@ -183,13 +188,14 @@ def checkout(*, actor: Actor, card_number: str, barcode: str, library_id: int, n
                 terms=terms, checked_out_at=now, due_at=_due(library_id, terms, now), channel=channel,
                 request_key=request_key, no_block=no_block, override_reason=override_reason.strip()[:300],
                 actor_label=actor.label)
+    db.session.add(loan)
     try:
-        with db.session.begin_nested():
-            db.session.add(loan)
-            db.session.flush()
+        db.session.flush()
     except IntegrityError:
-        # Another transaction won the race despite the lock (e.g. a lock-free database): refuse clearly.
-        raise CheckFailed([Check("item_available", False, str(_l("Item is on loan to another member")), hard=True)])
+        # The item row lock makes this unreachable on SQLite and PostgreSQL; were another transaction
+        # to win anyway, the partial unique index refuses (R1) and the caller rolls back.
+        raise CheckFailed([Check("item_available", False, str(_l("Item is on loan to another member")),
+                                 hard=True)]) from None
     hold_services.fill_on_checkout(item=item, patron=patron, loan=loan, now=now)
     catalog_items.circulate(item, ItemStatus.ON_LOAN, now=now)
     patron.last_activity_on = local_today(library_id, now)
@@ -252,10 +258,12 @@ def checkin(*, actor: Actor, barcode: str, library_id: int, now: datetime, chann
 
 
 def _close_loan(loan: Loan, *, library_id: int, when: datetime, actor: Actor, now: datetime) -> Fee | None:
+    patron = loan.patron
+    with db.session.no_autoflush:  # the loan row is written once, at the end, not half-done by a lookup
+        settings = settings_for(loan.library_id)
+        calendar = calendar_for(loan.library_id, local_today(loan.library_id, loan.due_at))
     loan.returned_at = when
     loan.return_library_id = library_id
-    settings = settings_for(loan.library_id)
-    calendar = calendar_for(loan.library_id, local_today(loan.library_id, loan.due_at))
     late = calendar.late_days(loan.due_at, when, skip_closed=settings.fines_skip_closed)
     amount = policy.fine_for(late, loan.terms)
     fee = None
@@ -264,7 +272,6 @@ def _close_loan(loan: Loan, *, library_id: int, when: datetime, actor: Actor, no
                   kind=FeeKind.OVERDUE, amount=amount, actor_label=actor.label, created_at=now,
                   description=str(_l("%(days)d day(s) late", days=late)))
         db.session.add(fee)
-    patron = loan.patron
     if patron is not None:
         patron.last_activity_on = local_today(library_id, now)
         if not patron.history_opt_in and current_app.config["CIRCULATION_ANONYMISE_AFTER_DAYS"] == 0:

@@ -254,7 +254,8 @@ def _shelf_days(item: Item, hold: Hold) -> int:
 
 def route_item(*, item: Item, at_library_id: int, actor: Actor, now: datetime) -> Route:
     """Decide where a scanned-in item goes: a hold's shelf, a transit, home, or the shelf here."""
-    transit = _open_transit(item.id)
+    # Only a copy in transit has an open transit row (both change together here).
+    transit = _open_transit(item.id) if item.status == ItemStatus.IN_TRANSIT else None
     if transit is not None:
         transit.received_at = now
     route = _route(item=item, at_library_id=at_library_id, actor=actor, now=now, transit=transit)

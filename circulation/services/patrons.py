@@ -221,8 +221,9 @@ def normalise_phone(value: str, *, field: str = "phone") -> str:
 def is_minor(patron: Patron, today: date) -> bool:
     """True if the patron is younger than the category's age of consent."""
     age = patron.age(today)
-    limit = patron.category.minor_below_age if patron.category else 18
-    return age is not None and age < limit
+    if age is None:
+        return False
+    return age < (patron.category.minor_below_age if patron.category else 18)
 
 
 def _check_guardian(patron: Patron, today: date) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from circulation.calendar import national_closures
 from circulation.models import CirculationSettings, LibraryClosure, SipAccount
-from circulation.services.common import SETTING_FIELDS, as_dict, calendar_for, settings_for
+from circulation.services.common import SETTING_FIELDS, as_dict, calendar_for, forget_memo, settings_for
 from ils import audit, authz
 from ils.authz import Actor
 from ils.errors import Conflict, NotFound, ValidationFailed
@@ -88,6 +88,7 @@ def update_settings(*, actor: Actor, library_id: int, data: SettingsInput, now: 
         audit.record(actor, "circulation.settings", object_type="library", object_id=library_id,
                      library_id=library_id, details={"changes": changes}, now=now)
         db.session.flush()
+    forget_memo()  # due dates and fines computed later in this transaction see the change
     return row
 
 
@@ -160,6 +161,7 @@ def add_closure(*, actor: Actor, library_id: int | None, on_date: date, closed: 
     audit.record(actor, "closure.add", object_type="circ_closure", object_id=row.id, library_id=library_id,
                  details={"changes": audit.diff({}, as_dict(row, CLOSURE_FIELDS))}, now=now)
     db.session.flush()
+    forget_memo()  # due dates and fines computed later in this transaction see the change
     return row
 
 
@@ -181,6 +183,7 @@ def remove_closure(*, actor: Actor, closure_id: int, now: datetime) -> LibraryCl
                  details={"changes": audit.diff(as_dict(row, CLOSURE_FIELDS), {})}, now=now)
     db.session.delete(row)
     db.session.flush()
+    forget_memo()  # due dates and fines computed later in this transaction see the change
     return row
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from ils import audit, passwords
 from ils.authz import Actor, may_grant, require, visible_library_ids
@@ -309,7 +310,8 @@ def load_session_user(session_id: str) -> StaffUser | None:
     """Flask-Login loader: "id:version"; an old version or inactive account gives None."""
     try:
         raw_id, raw_version = session_id.split(":", 1)
-        user = db.session.get(StaffUser, int(raw_id))
+        # With its library in the same query: every request of a logged-in user runs this.
+        user = db.session.get(StaffUser, int(raw_id), options=[joinedload(StaffUser.library)])
         version = int(raw_version)
     except (ValueError, TypeError):
         return None
