@@ -102,6 +102,8 @@ class Situation:
     loans_at_library: int
     loans_in_city: int
     terms: dict[str, Any] | None
+    # The patron's open holds on this title (a checkout fulfils them); not a check, just carried along.
+    holds_on_title: int = 0
 
 
 def _rupiah(amount: int) -> str:

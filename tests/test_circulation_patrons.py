@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import select, text
 from stdnum import luhn
 
+from circulation.services import nik
 from circulation.models import Patron, PatronConsent, PatronPhoto, PatronStatus
 from circulation.services import patrons as services
 from ils.authz import Actor
@@ -136,7 +137,7 @@ def test_nik_is_encrypted_at_rest(net: Network) -> None:
     assert not any(NIK in value for value in stored.values())
     assert not [w for w in windows for value in stored.values() if w in value]
     assert row["nik_last4"] == NIK[-4:] and patron.nik_masked.endswith(NIK[-4:])
-    assert services.reveal_nik(patron) == NIK
+    assert nik.reveal_nik(patron) == NIK
     details = db.session.execute(text("SELECT details FROM audit_event")).scalars().all()
     assert not any(NIK[:8] in str(d) for d in details)
 
@@ -152,7 +153,7 @@ def test_duplicate_nik_is_refused(net: Network) -> None:
     with pytest.raises(Conflict):
         services.update(actor=desk(net), patron_id=other.id, data={}, now=NOW, today=TODAY, nik=NIK)
     db.session.rollback()
-    assert services.reveal_nik(db.session.get(Patron, other.id)) == OTHER_NIK
+    assert nik.reveal_nik(db.session.get(Patron, other.id)) == OTHER_NIK
 
 
 def test_an_invalid_nik_is_refused(net: Network) -> None:
@@ -285,7 +286,7 @@ def test_edit_screen(client: FlaskClient, net: Network) -> None:
     response = client.post(f"/circulation/patrons/{patron.id}/edit", data=form_data(phone="0811-9999-0000"))
     assert response.status_code == 302
     db.session.expire_all()
-    assert patron.phone == "+6281199990000" and services.reveal_nik(patron) == NIK
+    assert patron.phone == "+6281199990000" and nik.reveal_nik(patron) == NIK
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "patron.update"))
     assert event.details == {"fields": ["phone"]}
 

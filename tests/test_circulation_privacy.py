@@ -10,6 +10,7 @@ from flask_babel import force_locale
 from flask.testing import FlaskClient
 from sqlalchemy import JSON, String, Text, cast, func, select
 
+from circulation.services import nik
 from circulation.models import (Fee, FeeKind, Hold, HoldStatus, Loan, Notice, NoticeKind,
                                 NoticeStatus, Patron, PatronConsent, PatronPhoto, PatronStatus)
 from circulation.services import desk, fees, holds, privacy
@@ -117,7 +118,7 @@ def test_erasure_leaves_the_name_nik_and_phone_nowhere(net: Network) -> None:
     db.session.commit()
     for needle in (NAME, PHONE, LOCAL_PHONE):  # the NIK never shows in clear: it is encrypted at rest
         assert occurrences(needle), f"the test data should contain {needle} before the erasure"
-    assert patron_services.reveal_nik(patron) == NIK
+    assert nik.reveal_nik(patron) == NIK
     patron_id, kid = patron.id, db.session.scalar(select(Patron).where(Patron.guardian_id == patron.id))
 
     privacy.erase(actor=staff(net), patron_id=patron_id, now=NOW + timedelta(days=31),

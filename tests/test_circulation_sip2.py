@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from circulation.services import nik
 from circulation.models import Loan, SipAccount
 from circulation.services import patrons
 from circulation.sip2 import start_in_thread
@@ -182,7 +183,7 @@ def _ask(k: Kiosk, raw: str) -> bytes:
 def test_patron_status_never_carries_nik(kiosk_city: dict) -> None:
     siti = kiosk_city["siti"]
     with _writing():
-        patrons.set_nik(siti, "6474015506900001")
+        nik.set_nik(siti, "6474015506900001")
         db.session.commit()
     k = Kiosk(kiosk_city["server"].port)
     try:

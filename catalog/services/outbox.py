@@ -20,6 +20,8 @@ from ils.models import JobRecord, JobStatus
 
 INDEX_JOB = "catalog.index_changes"
 SESSION_FLAG = "catalog_index_requested"
+# The index job this process last found (or put) in the queue: [job id] or [].
+_last_seen: list[str] = []
 
 
 def mark_changed(record_ids: Iterable[int]) -> None:
@@ -39,13 +41,20 @@ def request_index_job() -> None:
     """Enqueue the index job after commit, unless one is already waiting in the queue."""
     if db.session.info.get(SESSION_FLAG):
         return
+    # Checkouts and check-ins come here on every request: first ask Redis about the job this process
+    # last saw waiting (one lookup); only when it has started or gone, look for others in the database.
+    if _last_seen and jobs.in_queue(_last_seen[0]):
+        db.session.info[SESSION_FLAG] = True
+        return
     waiting = db.session.scalars(select(JobRecord.id).where(JobRecord.kind == INDEX_JOB,
                                                           JobRecord.status == JobStatus.QUEUED).limit(5)).all()
     # A queued record whose job Redis no longer holds (a restart without persistence, another Redis)
     # must not block the index: only a job really in the queue makes a new one unnecessary.
     # Without a reachable queue the change waits in the outbox; the periodic run picks it up.
-    if not any(jobs.in_queue(job_id) for job_id in waiting) and jobs.redis_ok():
-        jobs.enqueue(INDEX_JOB, actor=Actor.system("system:catalog"))
+    queued = next((job_id for job_id in waiting if jobs.in_queue(job_id)), None)
+    if queued is None and jobs.redis_ok():
+        queued = jobs.enqueue(INDEX_JOB, actor=Actor.system("system:catalog")).id
+    _last_seen[:] = [queued] if queued else []
     db.session.info[SESSION_FLAG] = True
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,7 +14,7 @@ from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
 from circulation.calendar import LibraryCalendar, build_calendar
-from circulation.models import CirculationSettings, LibraryClosure
+from circulation.models import CirculationRule, CirculationSettings, LibraryClosure
 from circulation.policy import Check
 from ils.errors import NotFound, PolicyViolation
 from ils.extensions import db
@@ -81,7 +82,7 @@ def install_session_hooks() -> None:
             event.listen(Session, name, _forget_on)
 
 
-# Process-wide, short-lived copies of each library's settings and calendar: they change a few times a
+# Process-wide, short-lived copies of each library's settings, calendar and rules: they change a few times a
 # year and are read on every checkout and check-in. A change made here is seen at once (the cache is
 # dropped); one made through another web process within CIRCULATION_CACHE_SECONDS.
 _SHARED: dict[Any, tuple[float, Any]] = {}
@@ -156,6 +157,43 @@ def _build_calendar(library_id: int, around: date) -> LibraryCalendar:
     return build_calendar(tz_name=found.timezone, opening_hours=found.opening_hours or {}, years=years,
                           overrides=list(chosen.values()), national=settings.national_holidays,
                           cuti_bersama=settings.cuti_bersama)
+
+
+def rules_for(library_id: int) -> list[CirculationRule]:
+    """The rows of the matrix that may apply at a library: its own and the city-wide ones."""
+    return list(db.session.scalars(select(CirculationRule).where(
+        or_(CirculationRule.library_id.is_(None), CirculationRule.library_id == library_id))))
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    """A read-only copy of a matrix row, safe to share between requests and threads."""
+
+    id: int
+    library_id: int | None
+    category_code: str
+    item_type: str
+    loanable: bool
+    loan_days: int | None
+    loan_hours: int | None
+    max_loans_library: int
+    max_loans_city: int
+    renewals: int
+    renewal_days: int
+    fine_per_day: int
+    fine_cap: int
+    grace_days: int
+    holds_allowed: bool
+    hold_shelf_days: int
+    other_libraries: bool
+    note: str
+
+
+def rule_rows(library_id: int) -> list[RuleRow]:
+    """The matrix rows that may apply at a library, as shared copies (checkout and holds read these)."""
+    return _shared(("rules", library_id), lambda: [
+        RuleRow(**{name: getattr(rule, name) for name in RuleRow.__dataclass_fields__})
+        for rule in rules_for(library_id)])
 
 
 def rupiah(amount: int) -> str:

@@ -12,17 +12,18 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from catalog.models import Item, ItemStatus
 from catalog.services import items as catalog_items
 from circulation import policy
-from circulation.models import CirculationRule, Fee, FeeKind, Hold, HoldStatus, Loan, Patron
+from circulation.models import Fee, FeeKind, Hold, HoldStatus, Loan, Patron
 from circulation.policy import Check, Resolution, Situation
 from circulation.services import holds as hold_services
 from circulation.services import patrons as patron_services
-from circulation.services.common import CheckFailed, ItemNotFound, calendar_for, local_today, rupiah, settings_for
+from circulation.services.common import (CheckFailed, ItemNotFound, calendar_for, local_today, rule_rows, rupiah,
+                                         settings_for)
 from ils import audit
 from ils.authz import Actor, can, require
 from ils.errors import Conflict, NotFound, ValidationFailed
@@ -70,15 +71,9 @@ class CheckinResult:
     messages: list[str] = field(default_factory=list)
 
 
-def rules_for(library_id: int) -> list[CirculationRule]:
-    """The rule rows that may apply at a library: its own and the city-wide ones."""
-    return list(db.session.scalars(select(CirculationRule).where(
-        or_(CirculationRule.library_id.is_(None), CirculationRule.library_id == library_id))))
-
-
 def resolve(item: Item, patron: Patron) -> Resolution | None:
     """The rule for this item (its owner's matrix) and this patron's category."""
-    return policy.resolve_rule(rules_for(item.library_id), library_id=item.library_id,
+    return policy.resolve_rule(rule_rows(item.library_id), library_id=item.library_id,
                                category=patron.category_code, item_type=item.item_type.value)
 
 
@@ -88,11 +83,13 @@ def situation(patron: Patron, item: Item | None, terms: dict[str, Any] | None, *
     settings = settings_for(item.library_id if item else patron.home_library_id)
     unpaid = (select(func.coalesce(func.sum(Fee.amount - Fee.paid - Fee.waived), 0))
               .where(Fee.patron_id == patron.id, Fee.settled_at.is_(None)).scalar_subquery())
+    holds = (select(func.count()).where(Hold.patron_id == patron.id, Hold.record_id == (item.record_id if item else -1),
+                                         Hold.status.in_(hold_services.OPEN)).scalar_subquery())
     counts = db.session.execute(
         select(func.count(),
                func.count().filter(Loan.due_at < now),
                func.count().filter(Loan.item_library_id == (item.library_id if item else -1)),
-               unpaid)  # one round trip for the loan counts and the unpaid fees
+               unpaid, holds)  # one round trip for the loan counts, the unpaid fees and the holds
         .where(Loan.patron_id == patron.id, Loan.returned_at.is_(None))).one()
     captured_for = None
     if item is not None and item.status in (ItemStatus.ON_HOLD_SHELF, ItemStatus.IN_TRANSIT):
@@ -107,7 +104,7 @@ def situation(patron: Patron, item: Item | None, terms: dict[str, Any] | None, *
         patron.home_library_id == item.library_id, item_status=item.status.value if item else "available",
         item_captured_for_other=captured_for is not None and captured_for != patron.id,
         item_captured_for_patron=captured_for == patron.id, loans_at_library=counts[2],
-        loans_in_city=counts[0], terms=terms)
+        loans_in_city=counts[0], terms=terms, holds_on_title=int(counts[4] or 0))
 
 
 def _due(library_id: int, terms: dict[str, Any], now: datetime, *, renewal: bool = False) -> datetime:
@@ -172,7 +169,8 @@ def checkout(*, actor: Actor, card_number: str, barcode: str, library_id: int, n
         return CheckoutResult(loan=current, created=False)
     resolution = resolve(item, patron)
     terms = policy.terms_of(resolution.rule) if resolution else None
-    checks = policy.checkout_checks(situation(patron, item, terms, now=now))
+    state = situation(patron, item, terms, now=now)
+    checks = policy.checkout_checks(state)
     if current is not None:
         checks = [c for c in checks if c.code != "item_available"] + [
             Check("item_available", False, str(_l("Item is on loan to another member")), hard=True)]
@@ -196,7 +194,8 @@ def checkout(*, actor: Actor, card_number: str, barcode: str, library_id: int, n
         # to win anyway, the partial unique index refuses (R1) and the caller rolls back.
         raise CheckFailed([Check("item_available", False, str(_l("Item is on loan to another member")),
                                  hard=True)]) from None
-    hold_services.fill_on_checkout(item=item, patron=patron, loan=loan, now=now)
+    if state.holds_on_title:
+        hold_services.fill_on_checkout(item=item, patron=patron, loan=loan, now=now)
     catalog_items.circulate(item, ItemStatus.ON_LOAN, now=now)
     patron.last_activity_on = local_today(library_id, now)
     audit.record(actor, "loan.checkout", object_type="loan", object_id=loan.id, library_id=library_id,

@@ -17,10 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from catalog.models import Item, ItemStatus, Record
 from catalog.services import items as catalog_items
 from circulation import policy
-from circulation.models import CirculationRule, Hold, HoldStatus, Loan, NoticeKind, Patron, PatronStatus, Transit
+from circulation.models import Hold, HoldStatus, Loan, NoticeKind, Patron, PatronStatus, Transit
 from circulation.policy import Check
 from circulation.services import notices
-from circulation.services.common import CheckFailed, calendar_for, local_today, settings_for
+from circulation.services.common import CheckFailed, RuleRow, calendar_for, local_today, rule_rows, settings_for
 from ils import audit
 from ils.authz import Actor, can, require
 from ils.errors import NotFound, ValidationFailed
@@ -42,14 +42,9 @@ class Route:
     received: bool = False  # the scan ended a transit
 
 
-def _rules(library_id: int) -> list[CirculationRule]:
-    return list(db.session.scalars(select(CirculationRule).where(
-        or_(CirculationRule.library_id.is_(None), CirculationRule.library_id == library_id))))
-
-
-def may_fill(item: Item, patron: Patron, rules: dict[int, list[CirculationRule]] | None = None) -> bool:
+def may_fill(item: Item, patron: Patron, rules: dict[int, list[RuleRow]] | None = None) -> bool:
     """True if this copy may go to this patron: loanable, holdable, and lent to their library."""
-    rows = (rules or {}).get(item.library_id) or _rules(item.library_id)
+    rows = (rules or {}).get(item.library_id) or rule_rows(item.library_id)
     found = policy.resolve_rule(rows, library_id=item.library_id, category=patron.category_code,
                                 item_type=item.item_type.value)
     if found is None:
@@ -64,10 +59,10 @@ def holdable_items(record_id: int, patron: Patron, item_id: int | None = None) -
     stmt = select(Item).where(Item.record_id == record_id, Item.status.not_in(UNAVAILABLE), Item.public.is_(True))
     if item_id is not None:
         stmt = stmt.where(Item.id == item_id)
-    cache: dict[int, list[CirculationRule]] = {}
+    cache: dict[int, list[RuleRow]] = {}
     found = []
     for item in db.session.scalars(stmt):
-        cache.setdefault(item.library_id, _rules(item.library_id))
+        cache.setdefault(item.library_id, rule_rows(item.library_id))
         if may_fill(item, patron, cache):
             found.append(item)
     return found
@@ -247,7 +242,7 @@ def _to_shelf(hold: Hold, item: Item, *, now: datetime) -> None:
 
 
 def _shelf_days(item: Item, hold: Hold) -> int:
-    found = policy.resolve_rule(_rules(item.library_id), library_id=item.library_id,
+    found = policy.resolve_rule(rule_rows(item.library_id), library_id=item.library_id,
                                 category=hold.patron_category, item_type=item.item_type.value)
     return int(found.rule.hold_shelf_days) if found else 3
 

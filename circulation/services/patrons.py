@@ -6,27 +6,20 @@ of a patron record is audited (UU PDP Pasal 31).
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from dateutil.relativedelta import relativedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy import update as sql_update
-from stdnum.exceptions import ValidationError as StdnumError
-from stdnum.id import nik as nik_number
 
 from circulation.models import Patron, PatronCategory, PatronConsent, PatronStatus
 from circulation.services.common import PatronNotFound
+from circulation.services.nik import set_nik
 from ils import audit
 from ils.authz import Actor, can, require, visible_library_ids
 from ils.errors import Conflict, Forbidden, ValidationFailed
@@ -43,52 +36,6 @@ PERSONAL = ("birth_date", "guardian_name", "guardian_phone", "phone", "email", "
             "kecamatan", "institution", "nis", "nik_masked", "notes")
 PIN_RE = re.compile(r"^\d{4,8}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-# --- NIK: Fernet ciphertext, keyed hash for duplicates, last four digits for display ------------------
-
-def _key_material(purpose: bytes) -> bytes:
-    secret = current_app.config.get("CIRCULATION_NIK_KEY") or current_app.config["SECRET_KEY"]
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"ils-nik", info=purpose).derive(secret.encode())
-
-
-def _fernet() -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(_key_material(b"encrypt")))
-
-
-def nik_digest(nik: str) -> str:
-    """Keyed hash of a NIK: equal NIKs match without the number being readable."""
-    return hmac.new(_key_material(b"match"), nik.encode(), hashlib.sha256).hexdigest()
-
-
-def clean_nik(value: str) -> str:
-    """A valid 16-digit NIK, or ValidationFailed."""
-    digits = re.sub(r"\D", "", value or "")
-    try:
-        return nik_number.validate(digits)
-    except StdnumError:
-        raise ValidationFailed(_l("The NIK must be 16 digits as printed on the KTP or KK."), field="nik") from None
-
-
-def set_nik(patron: Patron, value: str | None) -> None:
-    """Store, replace or clear a patron's NIK (encrypted)."""
-    if not value:
-        patron.nik_cipher = patron.nik_hash = None
-        patron.nik_last4 = ""
-        return
-    nik = clean_nik(value)
-    digest = nik_digest(nik)
-    other = db.session.scalar(select(Patron.id).where(Patron.nik_hash == digest, Patron.id != patron.id))
-    if other is not None:
-        raise Conflict(_l("Another member is already registered with this NIK."))
-    patron.nik_cipher = _fernet().encrypt(nik.encode()).decode()
-    patron.nik_hash = digest
-    patron.nik_last4 = nik[-4:]
-
-
-def reveal_nik(patron: Patron) -> str:
-    """The clear NIK (only for the patron's own data download)."""
-    return _fernet().decrypt(patron.nik_cipher.encode()).decode() if patron.nik_cipher else ""
 
 
 # --- card numbers ---------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from circulation.models import (Fee, FeeTransaction, Hold, Loan, Notice, Patron,
                                 PatronPhoto, PatronStatus)
 from circulation.services import fees as fee_services
 from circulation.services import holds as hold_services
-from circulation.services import patrons as patron_services
+from circulation.services import nik
 from circulation.services.common import PatronNotFound, rupiah
 from ils import audit
 from ils.authz import Actor, require
@@ -123,7 +123,7 @@ def export_data(*, patron_id: int, now: datetime) -> dict[str, Any]:
     wards = db.session.scalars(select(Patron).where(Patron.guardian_id == patron.id).order_by(Patron.id))
     profile = {
         "card_number": patron.card_number, "name": patron.name, "status": patron.status.value,
-        "block_reason": patron.block_reason, "nik": patron_services.reveal_nik(patron),
+        "block_reason": patron.block_reason, "nik": nik.reveal_nik(patron),
         "birth_date": _iso(patron.birth_date), "gender": patron.gender, "phone": patron.phone,
         "whatsapp": patron.whatsapp, "email": patron.email, "address": patron.address,
         "kelurahan": patron.kelurahan, "kecamatan": patron.kecamatan, "institution": patron.institution,
@@ -194,7 +194,7 @@ def _pattern(value: str) -> str:
 def _secrets(patron: Patron) -> list[re.Pattern[str]]:
     """Patterns of the personal values that must not survive in free text anywhere (longest first)."""
     values = {patron.name, patron.phone, patron.email, patron.guardian_name, patron.guardian_phone, patron.nis,
-              patron.address, patron_services.reveal_nik(patron)}
+              patron.address, nik.reveal_nik(patron)}
     kept = sorted((v.strip() for v in values if v and len(v.strip()) >= MIN_REDACT_LENGTH), key=len, reverse=True)
     return [re.compile(_pattern(v), re.IGNORECASE) for v in kept]
 
@@ -279,7 +279,7 @@ def erase(*, actor: Actor, patron_id: int, now: datetime, reason: str) -> Patron
         "holds_cancelled": cancelled,
     }
     db.session.execute(delete(PatronPhoto).where(PatronPhoto.patron_id == patron.id))
-    patron_services.set_nik(patron, None)
+    nik.set_nik(patron, None)
     patron.name = ERASED_NAME
     for column in BLANK_TEXT:
         setattr(patron, column, "")

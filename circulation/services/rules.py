@@ -19,7 +19,7 @@ from catalog.models import ITEM_TYPE_LABELS, ItemType
 from circulation import policy
 from circulation.models import CirculationRule, Patron, PatronCategory
 from circulation.policy import ANY, Resolution
-from circulation.services.common import as_dict
+from circulation.services.common import as_dict, forget_memo, rules_for
 from ils import audit, authz
 from ils.authz import Actor
 from ils.errors import Conflict, NotFound, ValidationFailed
@@ -182,12 +182,6 @@ def editable_rule(*, actor: Actor, rule_id: int) -> CirculationRule:
     return rule
 
 
-def rules_for(library_id: int) -> list[CirculationRule]:
-    """The rows that may apply at a library: its own and the city-wide ones."""
-    return list(db.session.scalars(select(CirculationRule).where(
-        or_(CirculationRule.library_id.is_(None), CirculationRule.library_id == library_id))))
-
-
 # --- writing the matrix -------------------------------------------------------------------------------
 
 def _library_label(library_id: int | None) -> str:
@@ -236,6 +230,7 @@ def create_rule(*, actor: Actor, library_id: int | None, data: RuleInput, now: d
     audit.record(actor, "rule.create", object_type="circ_rule", object_id=rule.id, library_id=library_id,
                  details={"changes": audit.diff({}, as_dict(rule, RULE_FIELDS))}, now=now)
     db.session.flush()
+    forget_memo()  # the shared copies of the matrix are dropped at once
     return rule
 
 
@@ -253,6 +248,7 @@ def update_rule(*, actor: Actor, rule_id: int, data: RuleInput, now: datetime) -
         audit.record(actor, "rule.update", object_type="circ_rule", object_id=rule.id, library_id=rule.library_id,
                      details={"changes": changes}, now=now)
         db.session.flush()
+    forget_memo()  # the shared copies of the matrix are dropped at once
     return rule
 
 
@@ -263,6 +259,7 @@ def delete_rule(*, actor: Actor, rule_id: int, now: datetime) -> CirculationRule
                  details={"changes": audit.diff(as_dict(rule, RULE_FIELDS), {})}, now=now)
     db.session.delete(rule)
     db.session.flush()
+    forget_memo()  # the shared copies of the matrix are dropped at once
     return rule
 
 
