@@ -10,22 +10,12 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import (JSON, Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ils.extensions import db
-from ils.mixins import LibraryScopedMixin, TimestampMixin, UTCDateTime, utcnow
+from ils.mixins import LibraryScopedMixin, TimestampMixin, UTCDateTime, enum_column, utcnow
 from ils.models import Library
-
-
-def _values(enum_cls: type[enum.Enum]) -> list[str]:
-    return [member.value for member in enum_cls]
-
-
-def _enum(enum_cls: type[enum.Enum], name: str, length: int = 20) -> Enum:
-    return Enum(enum_cls, name=name, native_enum=False, create_constraint=True, length=length,
-                values_callable=_values)
 
 
 class RecordKind(str, enum.Enum):
@@ -114,7 +104,7 @@ class Record(TimestampMixin, db.Model):
     __tablename__ = "catalog_record"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[RecordKind] = mapped_column(_enum(RecordKind, "record_kind", 16), nullable=False, index=True)
+    kind: Mapped[RecordKind] = mapped_column(enum_column(RecordKind, "record_kind", 16), nullable=False, index=True)
     marc: Mapped[str] = mapped_column(Text, nullable=False)  # MARC-in-JSON
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     material_type: Mapped[str] = mapped_column(String(20), nullable=False, default="unknown")
@@ -207,12 +197,12 @@ class Item(LibraryScopedMixin, TimestampMixin, db.Model):
     call_class: Mapped[str] = mapped_column(String(40), nullable=False, default="")
     call_author: Mapped[str] = mapped_column(String(20), nullable=False, default="")
     call_title: Mapped[str] = mapped_column(String(10), nullable=False, default="")
-    item_type: Mapped[ItemType] = mapped_column(_enum(ItemType, "item_type"), nullable=False, default=ItemType.BUKU)
-    status: Mapped[ItemStatus] = mapped_column(_enum(ItemStatus, "item_status"), nullable=False,
+    item_type: Mapped[ItemType] = mapped_column(enum_column(ItemType, "item_type"), nullable=False, default=ItemType.BUKU)
+    status: Mapped[ItemStatus] = mapped_column(enum_column(ItemStatus, "item_status"), nullable=False,
                                                default=ItemStatus.AVAILABLE, index=True)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     price: Mapped[int | None] = mapped_column(Integer)  # rupiah
-    source: Mapped[AcquisitionSource] = mapped_column(_enum(AcquisitionSource, "acquisition_source"),
+    source: Mapped[AcquisitionSource] = mapped_column(enum_column(AcquisitionSource, "acquisition_source"),
                                                       nullable=False, default=AcquisitionSource.PEMBELIAN)
     acquired_on: Mapped[date | None] = mapped_column(Date, index=True)
     notes: Mapped[str] = mapped_column(Text, nullable=False, default="")
@@ -282,7 +272,7 @@ class ImportBatch(LibraryScopedMixin, TimestampMixin, db.Model):
     encoding: Mapped[str] = mapped_column(String(12), nullable=False, default="auto")
     on_match: Mapped[str] = mapped_column(String(10), nullable=False, default="items")  # items | replace
     dry_run: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    status: Mapped[BatchStatus] = mapped_column(_enum(BatchStatus, "batch_status", 12), nullable=False,
+    status: Mapped[BatchStatus] = mapped_column(enum_column(BatchStatus, "batch_status", 12), nullable=False,
                                                 default=BatchStatus.QUEUED)
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # records done (resume point)
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)

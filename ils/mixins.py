@@ -1,10 +1,11 @@
 """Model mixins shared by every domain."""
 from __future__ import annotations
 
+import enum
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, ForeignKey, Select, TypeDecorator
+from sqlalchemy import DateTime, Enum, ForeignKey, Select, TypeDecorator
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 if TYPE_CHECKING:
@@ -14,6 +15,12 @@ if TYPE_CHECKING:
 def utcnow() -> datetime:
     """Timezone-aware current time in UTC."""
     return datetime.now(timezone.utc)
+
+
+def enum_column(enum_cls: type[enum.Enum], name: str, length: int = 20) -> Enum:
+    """A VARCHAR + CHECK enum column type storing the members' values (same on SQLite and PostgreSQL)."""
+    return Enum(enum_cls, name=name, native_enum=False, create_constraint=True, length=length,
+                values_callable=lambda members: [member.value for member in members])
 
 
 class UTCDateTime(TypeDecorator):

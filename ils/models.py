@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Boolean, CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ils.extensions import db
-from ils.mixins import TimestampMixin, UTCDateTime, utcnow
+from ils.mixins import TimestampMixin, UTCDateTime, enum_column, utcnow
 
 
 class LibraryType(str, enum.Enum):
@@ -81,10 +81,6 @@ ROLE_LABELS = {
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def _enum_values(enum_cls: type[enum.Enum]) -> list[str]:
-    return [member.value for member in enum_cls]
-
-
 class Library(TimestampMixin, db.Model):
     """A library (or parent organisation) in the city network."""
 
@@ -94,8 +90,7 @@ class Library(TimestampMixin, db.Model):
     code: Mapped[str] = mapped_column(String(16), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     type: Mapped[LibraryType] = mapped_column(
-        Enum(LibraryType, name="library_type", native_enum=False, create_constraint=True,
-             length=20, values_callable=_enum_values),
+        enum_column(LibraryType, "library_type", 20),
         nullable=False,
     )
     npp: Mapped[str | None] = mapped_column(String(32), unique=True)
@@ -146,8 +141,7 @@ class StaffUser(TimestampMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     role: Mapped[Role] = mapped_column(
-        Enum(Role, name="staff_role", native_enum=False, create_constraint=True, length=20,
-             values_callable=_enum_values),
+        enum_column(Role, "staff_role", 20),
         nullable=False,
     )
     library_id: Mapped[int | None] = mapped_column(ForeignKey("library.id"), index=True)
@@ -236,8 +230,7 @@ class JobRecord(db.Model):
     queue: Mapped[str] = mapped_column(String(20), nullable=False)
     args: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     status: Mapped[JobStatus] = mapped_column(
-        Enum(JobStatus, name="job_status", native_enum=False, create_constraint=True, length=12,
-             values_callable=_enum_values),
+        enum_column(JobStatus, "job_status", 12),
         nullable=False, default=JobStatus.QUEUED, index=True,
     )
     progress: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

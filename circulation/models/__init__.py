@@ -4,7 +4,6 @@ Split by screen family so no module grows past the house limit; import from here
 """
 from __future__ import annotations
 
-from circulation.models.base import enum_column
 from circulation.models.fees import Fee, FeeKind, FeeTransaction, TransactionKind
 from circulation.models.loans import Hold, HoldStatus, Loan, Transit
 from circulation.models.notices import Notice, NoticeKind, NoticeStatus
@@ -16,5 +15,5 @@ __all__ = [
     "CirculationRule", "CirculationSettings", "Fee", "FeeKind", "FeeTransaction", "Hold", "HoldStatus",
     "InHouseUse", "LibraryClosure", "Loan", "Notice", "NoticeKind", "NoticeStatus", "Patron",
     "PatronCategory", "PatronConsent", "PatronPhoto", "PatronStatus", "SipAccount", "Transit",
-    "TransactionKind", "Visit", "VisitSeen", "enum_column",
+    "TransactionKind", "Visit", "VisitSeen",
 ]

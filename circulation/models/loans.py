@@ -14,10 +14,9 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from catalog.models import Item, Record
-from circulation.models.base import enum_column
 from circulation.models.patrons import Patron
 from ils.extensions import db
-from ils.mixins import UTCDateTime, utcnow
+from ils.mixins import UTCDateTime, enum_column, utcnow
 from ils.models import Library
 
 

@@ -8,10 +8,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from circulation.models.base import enum_column
 from circulation.models.patrons import Patron
 from ils.extensions import db
-from ils.mixins import UTCDateTime, utcnow
+from ils.mixins import UTCDateTime, enum_column, utcnow
 
 
 class NoticeKind(str, enum.Enum):

@@ -12,9 +12,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from circulation.models.base import enum_column
 from ils.extensions import db
-from ils.mixins import TimestampMixin, UTCDateTime, utcnow
+from ils.mixins import TimestampMixin, UTCDateTime, enum_column, utcnow
 from ils.models import Library
 
 
