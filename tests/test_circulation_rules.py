@@ -12,8 +12,9 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from circulation.models import CirculationRule, Patron, PatronCategory
-from circulation.services import rules
-from circulation.services.rules import CategoryInput, RuleInput
+from circulation.services import categories, rules
+from circulation.services.categories import CategoryInput
+from circulation.services.rules import RuleInput
 from ils.authz import Actor
 from ils.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ils.extensions import db
@@ -305,27 +306,27 @@ def test_every_change_is_audited_with_a_diff(network: Network) -> None:
 def test_categories_are_kept_by_admin_and_dpk(network: Network) -> None:
     """Create, edit and list; a librarian may list but not change; each change is audited."""
     dpk = _actor(network, "dpk")
-    category = rules.create_category(actor=dpk, code=" Lansia ", data=CategoryInput(
+    category = categories.create_category(actor=dpk, code=" Lansia ", data=CategoryInput(
         name_id="Lanjut usia", name_en="Senior citizen", card_months=36, sort=90), now=NOW)
     assert category.code == "lansia" and category.active
-    rules.update_category(actor=dpk, code="lansia", data=CategoryInput(
+    categories.update_category(actor=dpk, code="lansia", data=CategoryInput(
         name_id="Lanjut usia", name_en="Senior citizen", card_months=60, sort=90, active=False), now=NOW)
     db.session.commit()
     assert _audit("category.create")[0].details["changes"]["name_id"] == [None, "Lanjut usia"]
     assert _audit("category.update")[0].details == {"changes": {"active": [True, False], "card_months": [36, 60]}}
     librarian = _actor(network, "librarian")
-    listed = [use.category.code for use in rules.list_categories(actor=librarian)]
+    listed = [use.category.code for use in categories.list_categories(actor=librarian)]
     assert listed[-1] == "lansia" and "umum" in listed  # the seeded ones first (sort 10..80), then 90
     for attempt in (
-        lambda: rules.create_category(actor=librarian, code="x", data=CategoryInput("X", "X"), now=NOW),
-        lambda: rules.update_category(actor=librarian, code="lansia", data=CategoryInput("X", "X"), now=NOW),
-        lambda: rules.delete_category(actor=librarian, code="lansia", now=NOW),
-        lambda: rules.get_category(actor=librarian, code="lansia"),
+        lambda: categories.create_category(actor=librarian, code="x", data=CategoryInput("X", "X"), now=NOW),
+        lambda: categories.update_category(actor=librarian, code="lansia", data=CategoryInput("X", "X"), now=NOW),
+        lambda: categories.delete_category(actor=librarian, code="lansia", now=NOW),
+        lambda: categories.get_category(actor=librarian, code="lansia"),
     ):
         with pytest.raises(Forbidden):
             attempt()
     with pytest.raises(Forbidden):
-        rules.list_categories(actor=_actor(network, "circulation"))
+        categories.list_categories(actor=_actor(network, "circulation"))
 
 
 @pytest.mark.parametrize("code, data, error, field", [
@@ -341,7 +342,7 @@ def test_invalid_categories_are_refused(network: Network, code: str, data: Categ
                                         field: str) -> None:
     """Codes are short slugs and unique; names and numbers are checked."""
     with pytest.raises(error) as info:
-        rules.create_category(actor=_actor(network, "admin"), code=code, data=data, now=NOW)
+        categories.create_category(actor=_actor(network, "admin"), code=code, data=data, now=NOW)
     assert info.value.field == field
 
 
@@ -351,21 +352,21 @@ def test_a_category_in_use_can_only_be_deactivated(network: Network) -> None:
     _rule(None, "pelajar_smp")
     db.session.add(Patron(card_number="T0001", name="Siti", category_code="umum", home_library_id=network.a.id))
     db.session.flush()
-    uses = {use.category.code: use for use in rules.list_categories(actor=admin)}
+    uses = {use.category.code: use for use in categories.list_categories(actor=admin)}
     assert (uses["umum"].patrons, uses["umum"].rules, uses["pelajar_smp"].rules) == (1, 0, 1)
     for code in ("umum", "pelajar_smp"):
         with pytest.raises(Conflict) as info:
-            rules.delete_category(actor=admin, code=code, now=NOW)
+            categories.delete_category(actor=admin, code=code, now=NOW)
         assert "Deactivate it instead" in info.value.message
-    rules.update_category(actor=admin, code="umum", data=CategoryInput("Umum", "Umum", active=False), now=NOW)
-    rules.create_category(actor=admin, code="tamu", data=CategoryInput("Tamu", "Guest"), now=NOW)
-    rules.delete_category(actor=admin, code="tamu", now=NOW)
+    categories.update_category(actor=admin, code="umum", data=CategoryInput("Umum", "Umum", active=False), now=NOW)
+    categories.create_category(actor=admin, code="tamu", data=CategoryInput("Tamu", "Guest"), now=NOW)
+    categories.delete_category(actor=admin, code="tamu", now=NOW)
     db.session.commit()
     assert db.session.get(PatronCategory, "tamu") is None
     assert db.session.get(PatronCategory, "umum").active is False
     assert _audit("category.delete")[0].object_id == "tamu"
     with pytest.raises(NotFound):
-        rules.delete_category(actor=admin, code="tamu", now=NOW)
+        categories.delete_category(actor=admin, code="tamu", now=NOW)
 
 
 # --- screens: one client test per route -------------------------------------------------------------------

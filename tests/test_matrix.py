@@ -415,7 +415,7 @@ def sip_account(net: Network, side: str) -> int:
 
 def unused_category(net: Network, side: str) -> str:
     from circulation.models import PatronCategory
-    from circulation.services.rules import CategoryInput, create_category
+    from circulation.services.categories import CategoryInput, create_category
 
     if db.session.get(PatronCategory, "tamu") is not None:
         return "tamu"

@@ -13,7 +13,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from circulation.models import PatronCategory
 from circulation.policy import ANY
-from circulation.services.rules import CategoryInput, RuleInput, item_type_choices
+from circulation.services.categories import CategoryInput
+from circulation.services.rules import RuleInput, item_type_choices
 from circulation.services.settings import SettingsInput
 from ils.forms import IlsForm, choices
 from ils.models import Library

@@ -1,4 +1,4 @@
-"""The circulation rules matrix and the patron categories it is keyed on.
+"""The circulation rules matrix (the patron categories it is keyed on: circulation.services.categories).
 
 Rows are data (house style habit 4): the DPK keeps the city-wide rows, each head librarian the rows
 of their own library, and policy.resolve_rule decides which row applies. Every change is audited
@@ -6,18 +6,17 @@ with a field-by-field diff so "who changed the loan period?" always has an answe
 """
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from catalog.models import ITEM_TYPE_LABELS, ItemType
 from circulation import policy
-from circulation.models import CirculationRule, Patron, PatronCategory
+from circulation.models import CirculationRule, PatronCategory
 from circulation.policy import ANY, Resolution
 from circulation.services.common import as_dict, forget_memo, rules_for
 from ils import audit, authz
@@ -31,8 +30,6 @@ PERMISSION = "circulation.rules"
 RULE_FIELDS = ("library_id", "category_code", "item_type", "loanable", "loan_days", "loan_hours",
                "max_loans_library", "max_loans_city", "renewals", "renewal_days", "fine_per_day", "fine_cap",
                "grace_days", "holds_allowed", "hold_shelf_days", "other_libraries", "note")
-CATEGORY_FIELDS = ("code", "name_id", "name_en", "card_months", "minor_below_age", "is_pupil", "sort", "active")
-CATEGORY_CODE = re.compile(r"[a-z0-9_]{1,20}")
 # Upper bounds keep typing slips (7000 days instead of 7) out of the matrix; none is a legal limit.
 MAX_LOAN_DAYS = 365
 MAX_LOAN_HOURS = 168
@@ -64,20 +61,7 @@ class RuleInput:
     note: str = ""
 
 
-@dataclass(frozen=True)
-class CategoryInput:
-    """The editable values of a patron category (the code is fixed once created)."""
-
-    name_id: str
-    name_en: str
-    card_months: int = 12
-    minor_below_age: int = 18
-    is_pupil: bool = False
-    sort: int = 0
-    active: bool = True
-
-
-def _between(value: int | None, low: int, high: int, field: str, message: Any) -> None:
+def between(value: int | None, low: int, high: int, field: str, message: Any) -> None:
     """Raise ValidationFailed on ``field`` unless low <= value <= high."""
     if value is None or not low <= value <= high:
         raise ValidationFailed(message, field=field)
@@ -89,22 +73,22 @@ def validate_rule(data: RuleInput) -> RuleInput:
         raise ValidationFailed(_l("Give the loan period either in days or in hours, not both."), field="loan_days")
     if data.loan_days is not None:
         # 0 days is legal: due at today's closing time (a same-day loan).
-        _between(data.loan_days, 0, MAX_LOAN_DAYS, "loan_days",
+        between(data.loan_days, 0, MAX_LOAN_DAYS, "loan_days",
                  _l("Loan days must be between %(low)d and %(high)d.", low=0, high=MAX_LOAN_DAYS))
     else:
-        _between(data.loan_hours, 1, MAX_LOAN_HOURS, "loan_hours",
+        between(data.loan_hours, 1, MAX_LOAN_HOURS, "loan_hours",
                  _l("Loan hours must be between %(low)d and %(high)d.", low=1, high=MAX_LOAN_HOURS))
     for field in ("fine_per_day", "fine_cap"):
-        _between(getattr(data, field), 0, MAX_RUPIAH, field,
+        between(getattr(data, field), 0, MAX_RUPIAH, field,
                  _l("Amounts in rupiah cannot be negative (and at most %(high)s).", high=f"{MAX_RUPIAH:,}"))
-    _between(data.grace_days, 0, 365, "grace_days", _l("Grace days must be between 0 and 365."))
-    _between(data.renewals, 0, 10, "renewals", _l("Renewals must be between 0 and 10."))
-    _between(data.renewal_days, 1, MAX_LOAN_DAYS, "renewal_days",
+    between(data.grace_days, 0, 365, "grace_days", _l("Grace days must be between 0 and 365."))
+    between(data.renewals, 0, 10, "renewals", _l("Renewals must be between 0 and 10."))
+    between(data.renewal_days, 1, MAX_LOAN_DAYS, "renewal_days",
              _l("Days per renewal must be between %(low)d and %(high)d.", low=1, high=MAX_LOAN_DAYS))
-    _between(data.hold_shelf_days, 1, 30, "hold_shelf_days",
+    between(data.hold_shelf_days, 1, 30, "hold_shelf_days",
              _l("Days on the hold shelf must be between 1 and 30."))
     for field in ("max_loans_library", "max_loans_city"):
-        _between(getattr(data, field), 0, MAX_LOANS, field,
+        between(getattr(data, field), 0, MAX_LOANS, field,
                  _l("Loan limits must be between 0 and %(high)d.", high=MAX_LOANS))
     if data.max_loans_library > data.max_loans_city:
         raise ValidationFailed(_l("The limit at one library cannot be higher than the city-wide limit."),
@@ -313,116 +297,3 @@ def label_any(value: str) -> str:
 def item_type_choices() -> list[tuple[str, Any]]:
     """(value, label) of every item type."""
     return [(t.value, label) for t, label in ITEM_TYPE_LABELS.items()]
-
-
-# --- patron categories ----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class CategoryUse:
-    """A category with how many patrons and rule rows use it (in use: delete is refused)."""
-
-    category: PatronCategory
-    patrons: int
-    rules: int
-
-    @property
-    def in_use(self) -> bool:
-        """True if deleting would orphan patrons or rule rows."""
-        return bool(self.patrons or self.rules)
-
-
-def require_category_admin(actor: Actor) -> None:
-    """Categories are city-wide data: only admin and the DPK change them."""
-    authz.require(actor, "circulation.categories")
-
-
-def may_edit_categories(actor: Actor) -> bool:
-    """True for the roles that may change patron categories."""
-    return authz.can(actor, "circulation.categories")
-
-
-def _usage(code: str) -> CategoryUse:
-    category = db.session.get(PatronCategory, code)
-    if category is None:
-        raise NotFound()
-    patrons = db.session.scalar(select(func.count()).select_from(Patron).where(Patron.category_code == code)) or 0
-    rules = db.session.scalar(select(func.count()).select_from(CirculationRule)
-                              .where(CirculationRule.category_code == code)) or 0
-    return CategoryUse(category, patrons, rules)
-
-
-def list_categories(*, actor: Actor) -> list[CategoryUse]:
-    """Every category (inactive ones too) in display order, with their use."""
-    authz.require_listing(actor, PERMISSION)
-    patrons: dict[str, int] = {code: count for code, count in db.session.execute(
-        select(Patron.category_code, func.count()).group_by(Patron.category_code))}
-    rules: dict[str, int] = {code: count for code, count in db.session.execute(
-        select(CirculationRule.category_code, func.count()).group_by(CirculationRule.category_code))}
-    categories = db.session.scalars(select(PatronCategory).order_by(PatronCategory.sort, PatronCategory.code))
-    return [CategoryUse(c, patrons.get(c.code, 0), rules.get(c.code, 0)) for c in categories]
-
-
-def get_category(*, actor: Actor, code: str) -> PatronCategory:
-    """One category, for editing (admin and DPK)."""
-    require_category_admin(actor)
-    return _usage(code).category
-
-
-def _validate_category(data: CategoryInput) -> CategoryInput:
-    name_id, name_en = data.name_id.strip(), data.name_en.strip()
-    if not 1 <= len(name_id) <= 80:
-        raise ValidationFailed(_l("Give the name in Indonesian (at most 80 characters)."), field="name_id")
-    if not 1 <= len(name_en) <= 80:
-        raise ValidationFailed(_l("Give the name in English (at most 80 characters)."), field="name_en")
-    _between(data.card_months, 1, 120, "card_months", _l("A card is valid for 1 to 120 months."))
-    _between(data.minor_below_age, 0, 25, "minor_below_age", _l("The age limit must be between 0 and 25."))
-    _between(data.sort, 0, 9999, "sort", _l("The order must be between 0 and 9999."))
-    return CategoryInput(**{**asdict(data), "name_id": name_id, "name_en": name_en})
-
-
-def create_category(*, actor: Actor, code: str, data: CategoryInput, now: datetime) -> PatronCategory:
-    """Add a patron category (admin and DPK)."""
-    require_category_admin(actor)
-    code = code.strip().lower()
-    if not CATEGORY_CODE.fullmatch(code):
-        raise ValidationFailed(_l("Use 1 to 20 small letters, digits or underscores for the code."), field="code")
-    if db.session.get(PatronCategory, code) is not None:
-        raise Conflict(_l("The category code %(code)s is already used.", code=code), field="code")
-    clean = _validate_category(data)
-    category = PatronCategory(code=code, **asdict(clean))
-    db.session.add(category)
-    db.session.flush()
-    audit.record(actor, "category.create", object_type="circ_patron_category", object_id=code,
-                 details={"changes": audit.diff({}, as_dict(category, CATEGORY_FIELDS))}, now=now)
-    db.session.flush()
-    return category
-
-
-def update_category(*, actor: Actor, code: str, data: CategoryInput, now: datetime) -> PatronCategory:
-    """Change a category's names, card period, age limit, order or active flag (admin and DPK)."""
-    category = get_category(actor=actor, code=code)
-    clean = _validate_category(data)
-    before = as_dict(category, CATEGORY_FIELDS)
-    for name, value in asdict(clean).items():
-        setattr(category, name, value)
-    changes = audit.diff(before, as_dict(category, CATEGORY_FIELDS))
-    if changes:
-        audit.record(actor, "category.update", object_type="circ_patron_category", object_id=code,
-                     details={"changes": changes}, now=now)
-    db.session.flush()
-    return category
-
-
-def delete_category(*, actor: Actor, code: str, now: datetime) -> PatronCategory:
-    """Delete an unused category (returned, now deleted); one that patrons or rules use can only be deactivated."""
-    require_category_admin(actor)
-    use = _usage(code)
-    if use.in_use:
-        raise Conflict(_l("The category %(code)s is used by %(patrons)d member(s) and %(rules)d rule(s), so it "
-                          "cannot be deleted. Deactivate it instead.", code=code, patrons=use.patrons,
-                          rules=use.rules))
-    audit.record(actor, "category.delete", object_type="circ_patron_category", object_id=code,
-                 details={"changes": audit.diff(as_dict(use.category, CATEGORY_FIELDS), {})}, now=now)
-    db.session.delete(use.category)
-    db.session.flush()
-    return use.category

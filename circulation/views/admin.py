@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from circulation.forms.admin import (CITY_WIDE, CategoryForm, CirculationSettingsForm, ClosureForm, PreviewForm,
                                      RuleForm, SipAccountForm, SipPasswordForm, library_choices)
 from circulation.models import PatronCategory
+from circulation.services import categories as category_services
 from circulation.services import rules as rule_services
 from circulation.services import settings as setting_services
 from circulation.views import bp
@@ -24,7 +25,7 @@ from ils.views import id_arg, run_form_service
 
 
 def _categories(actor: Actor) -> list[PatronCategory]:
-    return [use.category for use in rule_services.list_categories(actor=actor)]
+    return [use.category for use in category_services.list_categories(actor=actor)]
 
 
 def _writable_libraries(actor: Actor, permission: str, *, city_wide: bool) -> list[tuple[int, Any]] | None:
@@ -147,8 +148,8 @@ def rule_preview() -> str:
 def category_list() -> str:
     """Patron categories with their use; admin and DPK may change them."""
     actor = require_actor()
-    return render_template("circulation/rules_categories.html", uses=rule_services.list_categories(actor=actor),
-                           can_edit=rule_services.may_edit_categories(actor), post_form=PostForm())
+    return render_template("circulation/rules_categories.html", uses=category_services.list_categories(actor=actor),
+                           can_edit=category_services.may_edit_categories(actor), post_form=PostForm())
 
 
 @bp.route("/circulation/categories/new", methods=["GET", "POST"])
@@ -156,10 +157,10 @@ def category_list() -> str:
 def category_new() -> str | Response:
     """Add a patron category (admin and DPK)."""
     actor = require_actor()
-    rule_services.require_category_admin(actor)
+    category_services.require_category_admin(actor)
     form = CategoryForm(creating=True)
     if form.validate_on_submit():
-        category = run_form_service(form, lambda: rule_services.create_category(
+        category = run_form_service(form, lambda: category_services.create_category(
             actor=actor, code=form.code.data, data=form.category_input(), now=utcnow()))
         if category is not None:
             flash(_("The category %(code)s has been added.", code=category.code), "success")
@@ -172,10 +173,10 @@ def category_new() -> str | Response:
 def category_edit(code: str) -> str | Response:
     """Rename, re-order or deactivate a patron category (admin and DPK)."""
     actor = require_actor()
-    category = rule_services.get_category(actor=actor, code=code)
+    category = category_services.get_category(actor=actor, code=code)
     form = CategoryForm(obj=category, creating=False)
     if form.validate_on_submit():
-        saved = run_form_service(form, lambda: rule_services.update_category(
+        saved = run_form_service(form, lambda: category_services.update_category(
             actor=actor, code=category.code, data=form.category_input(), now=utcnow()))
         if saved is not None:
             flash(_("The category has been saved."), "success")
@@ -190,7 +191,7 @@ def category_delete(code: str) -> Response:
     """Delete an unused patron category (one in use can only be deactivated)."""
     actor = require_actor()
     form = PostForm()
-    if form.validate_on_submit() and run_form_service(form, lambda: rule_services.delete_category(
+    if form.validate_on_submit() and run_form_service(form, lambda: category_services.delete_category(
             actor=actor, code=code, now=utcnow())):
         flash(_("The category has been deleted."), "success")
     return redirect(url_for("circulation.category_list"))
