@@ -6,7 +6,7 @@ Nothing here touches the database or Flask's request: services gather plain valu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Protocol, Sequence
 
 from flask_babel import lazy_gettext as _l
@@ -214,8 +214,3 @@ def fine_for(late_days: int, terms: dict[str, Any]) -> int:
     amount = late_days * int(terms.get("fine_per_day", 0))
     cap = int(terms.get("fine_cap", 0))
     return min(amount, cap) if cap else amount
-
-
-def is_overdue(due_at: datetime, now: datetime) -> bool:
-    """True once the due moment has passed."""
-    return now > due_at

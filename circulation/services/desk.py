@@ -26,7 +26,7 @@ from circulation.services.common import (CheckFailed, ItemNotFound, calendar_for
                                          settings_for)
 from ils import audit
 from ils.authz import Actor, can, require
-from ils.errors import Conflict, NotFound, ValidationFailed
+from ils.errors import Conflict, NotFound
 from ils.extensions import db
 from ils.models import Library
 
@@ -105,6 +105,11 @@ def situation(patron: Patron, item: Item | None, terms: dict[str, Any] | None, *
         item_captured_for_other=captured_for is not None and captured_for != patron.id,
         item_captured_for_patron=captured_for == patron.id, loans_at_library=counts[2],
         loans_in_city=counts[0], terms=terms, holds_on_title=int(counts[4] or 0))
+
+
+def standing(patron: Patron, *, now: datetime) -> list[Check]:
+    """The checks about the patron alone (card, consent, fees, overdue items): what a desk shows first."""
+    return policy.patron_checks(situation(patron, None, None, now=now))
 
 
 def _due(library_id: int, terms: dict[str, Any], now: datetime, *, renewal: bool = False) -> datetime:
@@ -372,10 +377,3 @@ def patron_loans(patron_id: int, *, active: bool = True) -> list[Loan]:
     stmt = stmt.where(Loan.returned_at.is_(None)).order_by(Loan.due_at) if active else \
         stmt.where(Loan.returned_at.is_not(None)).order_by(Loan.returned_at.desc())
     return list(db.session.scalars(stmt))
-
-
-def validate_library(library_id: int | None) -> int:
-    """The desk library id, or a clear error when the actor has none."""
-    if not library_id:
-        raise ValidationFailed(_l("Choose the library this desk belongs to."), field="library_id")
-    return library_id

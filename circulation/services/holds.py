@@ -71,9 +71,9 @@ def holdable_items(record_id: int, patron: Patron, item_id: int | None = None) -
 def hold_checks(patron: Patron, *, record_id: int, pickup_library_id: int, item_id: int | None,
                 now: datetime) -> list[Check]:
     """Every check of placing a hold, in the order the patron or the desk sees them."""
-    from circulation.services.desk import situation
+    from circulation.services.desk import standing  # desk imports this module
 
-    checks = policy.patron_checks(situation(patron, None, None, now=now))
+    checks = standing(patron, now=now)
     pickup = db.session.get(Library, pickup_library_id)
     pickup_ok = pickup is not None and pickup.active and settings_for(pickup_library_id).pickup_point
     checks.append(Check("pickup", pickup_ok, str(_l("Pickup library accepts holds") if pickup_ok

@@ -22,7 +22,7 @@ from circulation.services.common import PatronNotFound
 from circulation.services.nik import set_nik
 from ils import audit
 from ils.authz import Actor, can, require, visible_library_ids
-from ils.errors import Conflict, Forbidden, ValidationFailed
+from ils.errors import Conflict, ValidationFailed
 from ils.extensions import db
 from ils.models import Library, StaffUser
 from ils.passwords import hash_password, verify_password
@@ -370,9 +370,3 @@ def change_pin(*, actor: Actor, patron_id: int, pin: str, now: datetime) -> None
     audit.record(actor, "patron.pin", object_type="patron", object_id=patron.id,
                  library_id=patron.home_library_id, now=now)
     db.session.flush()
-
-
-def require_visible_home(actor: Actor, patron: Patron) -> None:
-    """Raise Forbidden unless the actor may see the patron's personal details."""
-    if not may_see_personal(actor, patron):
-        raise Forbidden()

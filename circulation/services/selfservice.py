@@ -33,7 +33,7 @@ from circulation.models import Hold, HoldStatus, Loan, Patron, PatronCategory, P
 from circulation.policy import Check
 from circulation.services import patrons as patron_services
 from circulation.services.common import local_today, rupiah, settings_for
-from circulation.services.desk import anonymise, situation
+from circulation.services.desk import anonymise, standing
 from ils import audit
 from ils.authz import Actor
 from ils.errors import NotFound, ValidationFailed
@@ -206,7 +206,7 @@ def change_pickup(*, actor: Actor, patron_id: int, hold_id: int, pickup_library_
 
 def standing_checks(patron: Patron, *, now: datetime) -> list[Check]:
     """The patron checks that fail now (blocked, expired, fees, overdue): why borrowing is refused."""
-    return policy.failed(policy.patron_checks(situation(patron, None, None, now=now)))
+    return policy.failed(standing(patron, now=now))
 
 
 def registration_libraries() -> list[Library]:

@@ -21,7 +21,6 @@ from sqlalchemy import func, select
 
 from catalog.models import Item, ItemStatus
 from catalog.services.items import item_by_barcode
-from circulation import policy
 from circulation.models import Hold, HoldStatus, Loan, Patron, PatronStatus, SipAccount
 from circulation.services import desk, fees, holds, patrons
 from circulation.services.common import CheckFailed
@@ -148,7 +147,7 @@ class DatabaseBackend:
                 return PatronInfo(patron_id=patron_id, valid=False, screen_message=_("No member has this card number."))
             now = _now()
             pin_ok = self._pin_ok(account, patron, pin)
-            checks = policy.patron_checks(desk.situation(patron, None, None, now=now))
+            checks = desk.standing(patron, now=now)
             blocks = {block for check in checks if not check.passed for block in BLOCKS.get(check.code, ())}
             loans = desk.patron_loans(patron.id)
             ready = [h for h in holds.patron_holds(patron.id) if h.status == HoldStatus.READY and h.captured_item]

@@ -14,7 +14,6 @@ from flask import Response, flash, redirect, render_template as render, request,
 from flask_babel import gettext as _
 
 from catalog.services.items import item_by_barcode
-from circulation import policy
 from circulation.forms.desk import (BarcodeForm, CheckoutForm, DeskLibraryForm, ExplainForm, HoldForm, PatronScanForm,
                                     PayForm, ReasonForm, WaiveForm)
 from catalog.models import Item
@@ -99,7 +98,7 @@ def _patron_panel(card: str, library_id: int) -> dict[str, Any]:
     patron = patron_services.require_by_card(card)
     now = _now()
     patron = patron_services.get_patron(actor=actor, patron_id=patron.id, now=now, purpose="desk")
-    checks = policy.patron_checks(services.situation(patron, None, None, now=now))
+    checks = services.standing(patron, now=now)
     db.session.commit()  # the audit row of this view
     return {"patron": patron, "patron_checks": checks, "loans": services.patron_loans(patron.id),
             "holds": hold_services.patron_holds(patron.id), "balance": fee_services.balance(patron.id),
