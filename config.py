@@ -140,6 +140,11 @@ class Config:
     # Attempts before a notice is marked failed.
     CIRCULATION_NOTICE_MAX_ATTEMPTS = 5
 
+    # Workflows: evidence files (bukti fisik) live outside static/ (None: <instance>/evidence).
+    WORKFLOWS_EVIDENCE_DIR: str | None = None
+    # Largest evidence file: documents and photos are far smaller; a short phone video fits (R6).
+    WORKFLOWS_EVIDENCE_MAX_BYTES = 50 * 1024 * 1024
+
 
 class DevelopmentConfig(Config):
     """Embedded default: SQLite + embedded Redis, for one machine."""

@@ -49,12 +49,10 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import date
-from functools import wraps
 from typing import Any
 
-from flask import Response, jsonify, request, url_for
+from flask import Response, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from catalog import marc as marc_io
@@ -64,8 +62,9 @@ from catalog.readers import read_json, read_xml
 from catalog.services import imports as import_service, items as item_service, records as services
 from catalog.validation import Issue, describe, validate
 from catalog.views import bp
-from ils.auth import permission_required, require_actor
-from ils.errors import IlsError, NotFound, ValidationFailed
+from ils.api import ApiProblem, api_view, json_response
+from ils.auth import require_actor
+from ils.errors import NotFound, ValidationFailed
 from ils.extensions import db
 from ils.models import JobRecord
 from ils.services import page_of
@@ -81,44 +80,7 @@ XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 TRUE = ("1", "true", "y", "yes", "on")
 
 
-class ApiProblem(IlsError):
-    """An API answer other than success, with extra JSON members (``issues``, ``merged_into``)."""
-
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status_code = status
-        self.extra = extra
-
-
-@bp.errorhandler(ApiProblem)
-def _api_problem(error: ApiProblem) -> tuple[Response, int]:
-    db.session.rollback()
-    return jsonify({"error": error.message, "status": error.status_code, **error.extra}), error.status_code
-
-
-def api_view(permission: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``permission_required`` for JSON clients: no session is 401, not the login page."""
-
-    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        guarded = permission_required(permission)(view)
-
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.is_authenticated:
-                raise ApiProblem(401, _("Log in to use the catalog API."))
-            return guarded(*args, **kwargs)
-
-        return wrapped
-
-    return decorate
-
-
-def _json(payload: Any, status: int = 200, **headers: str) -> Response:
-    response = jsonify(payload)
-    response.status_code = status
-    response.headers["X-CSRFToken"] = generate_csrf()
-    response.headers.update(headers)
-    return response
+_json = json_response
 
 
 def _page(items: list[Any], *, page: int, total: int, size: int) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def recent_share(library_id: int | None, start: date | None, end: date | None) -
     """Percentage of held titles whose publication year is within five years of the period's end."""
     items = _items(library_id, end)
     year = (end or date.today()).year
-    held = select(distinct(items.c.record_id)).scalar_subquery()
+    held = select(items.c.record_id).distinct().scalar_subquery()
     total = db.session.scalar(select(func.count()).select_from(Record).where(Record.id.in_(held))) or 0
     recent = db.session.scalar(select(func.count()).select_from(Record).where(
         Record.id.in_(held), Record.kind == RecordKind.BIBLIOGRAPHIC, Record.year >= year - 4)) or 0

@@ -108,7 +108,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     auth.init_app(app)
     jobs.install_session_hooks()
 
-    from ils import cli, views
+    from ils import api, cli, views
 
     views.init_app(app)
     cli.init_app(app)
@@ -122,4 +122,5 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     workflows.init_app(app)
 
     views.register_error_handlers(app)
+    api.init_app(app)
     return app

@@ -49,6 +49,15 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "visits.record": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN, Role.CIRCULATION, Role.CATALOGUER}),
     "notices.view": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN, Role.CIRCULATION}),
     "sip.manage": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN}),
+    # Workflows. A library sees its own accreditation, goals and figures; the DPK sees every library;
+    # an assessor reads accreditation data (of every library when the account has no library).
+    "workflows.view": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN, Role.ASSESSOR}),
+    # Take a step in a workflow, answer a self-assessment, attach evidence, enter facts.
+    "workflows.act": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN}),
+    # Definitions, instruments, SNP standards, IPLM settings and population: data the DPK edits.
+    "workflows.manage": frozenset({Role.ADMIN, Role.DPK}),
+    "workflows.goals": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN}),
+    "workflows.activities": frozenset({Role.ADMIN, Role.DPK, Role.LIBRARIAN, Role.CIRCULATION}),
 }
 
 # Which roles an actor may hand out when creating or editing staff.

@@ -131,7 +131,7 @@ class StaffUser(TimestampMixin, db.Model):
     __tablename__ = "staff_user"
     __table_args__ = (
         CheckConstraint(
-            "role IN ('admin', 'dpk') OR library_id IS NOT NULL", name="library_required"
+            "role IN ('admin', 'dpk', 'assessor') OR library_id IS NOT NULL", name="library_required"
         ),
     )
 

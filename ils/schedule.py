@@ -32,4 +32,8 @@ SCHEDULE: list[Periodic] = [
     Periodic("circulation.send_notices", "*/10 * * * *", "Send the notices waiting in the outbox"),
     Periodic("circulation.expire_holds", "5 0 * * *", "Close holds not collected from the shelf in time"),
     Periodic("circulation.anonymise_loans", "40 2 * * *", "Anonymise returned loans past the retention period"),
+    # Workflows: goal history is one figure per goal per day, taken after the day's work is in.
+    Periodic("workflows.snapshot_goals", "50 23 * * *", "Record today's figure of every goal"),
+    Periodic("workflows.send_reminders", "0 7 * * *", "Remind libraries and the DPK of workflow steps due"),
+    Periodic("workflows.purge_evidence", "20 3 * * *", "Remove evidence files no longer used"),
 ]

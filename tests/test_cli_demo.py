@@ -26,11 +26,37 @@ def test_demo_network_is_bontang_shaped_and_idempotent(app: Flask) -> None:
     assert {LibraryType.UMUM_KOTA, LibraryType.SEKOLAH_SD, LibraryType.SEKOLAH_SMP, LibraryType.SEKOLAH_SMA,
             LibraryType.PERGURUAN_TINGGI, LibraryType.POJOK_BACA, LibraryType.INDUK} <= set(types)
     assert roles == set(Role)
+    with app.app_context():
+        _demo_workflows_tell_a_story()
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0 and "(0 libraries and 0 accounts created now)" in second.output
     with app.app_context():
         assert (db.session.scalar(select(func.count()).select_from(Library)),
                 db.session.scalar(select(func.count()).select_from(StaffUser))) == counts
+
+
+def _demo_workflows_tell_a_story() -> None:
+    """The DPK dashboard on first run: every accreditation status, a step waiting for the DPK, an overdue
+    one, goals with a year of history in more than one state, activities and an IPLM index."""
+    from ils.authz import Actor
+    from ils.mixins import utcnow
+    from ils.services.libraries import library_today
+    from workflows.models import Activity, Goal, GoalSnapshot
+    from workflows.services import dashboard, goals, iplm
+
+    today, now = library_today(None), utcnow()
+    rows = dashboard.library_rows(actor=Actor(label="dpk", role=Role.DPK), today=today, now=now)
+    assert {r.status for r in rows} == {"accredited", "expiring", "expired", "in_progress", "not_started"}
+    assert any(r.step is not None and r.step.state.actor == "dpk" for r in rows)
+    assert any(r.step is not None and r.step.overdue for r in rows)
+    assert {r.instance.state for r in rows if r.instance} >= {"npp", "snp", "swanilai", "tinjauan_dpk", "visitasi"}
+    city_goals = db.session.scalars(select(Goal).where(Goal.library_id.is_(None))).all()
+    assert len(city_goals) >= 13
+    assert len({goals.progress_of(g, today).status for g in city_goals}) >= 3
+    snapshots = db.session.scalar(select(func.count()).select_from(GoalSnapshot))
+    assert snapshots >= 20 * len(city_goals) // 2
+    assert db.session.scalar(select(func.count()).select_from(Activity)) >= 50
+    assert iplm.compute(today.year, today=today).index is not None
 
 
 def test_demo_logins_match_accounts() -> None:

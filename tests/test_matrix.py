@@ -617,6 +617,257 @@ CIRCULATION_ROUTES: dict[tuple[str, str], Route] = {
 }
 ROUTES.update(CIRCULATION_ROUTES)
 ROUTES.update(ADMIN_ROUTES)
+
+# --- workflows ---------------------------------------------------------------------------------------
+
+EVIDENCE_PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def wf_run(net: Network, side: str) -> int:
+    """The side's accreditation run at the NPP step with its tasks done and both files attached."""
+    from workflows.services import instances
+
+    found = instances.open_instance(lib(net, side), "akreditasi")
+    if found is not None:
+        return found.id
+    run = instances.start(actor=SYSTEM, library_id=lib(net, side), workflow="akreditasi", now=utcnow())
+    state = instances.definition_of(run).states[run.state]
+    for task in state.checklist:
+        instances.set_task(actor=SYSTEM, instance_id=run.id, task=task.id, done=True)
+    for slot in state.evidence:
+        instances.add_evidence(actor=SYSTEM, instance_id=run.id, slot=slot.id, stream=io.BytesIO(EVIDENCE_PDF),
+                               filename=f"{slot.id}.pdf")
+    db.session.commit()
+    return run.id
+
+
+def wf_evidence(net: Network, side: str) -> int:
+    from workflows.models import Evidence
+
+    run_id = wf_run(net, side)
+    return db.session.scalar(db.select(Evidence.id).where(Evidence.instance_id == run_id).limit(1))
+
+
+def wf_assessment(net: Network, side: str) -> int:
+    """A practice self-assessment (no workflow) of the side's library."""
+    from workflows.models import Assessment
+    from workflows.services import accreditation
+
+    found = db.session.scalar(db.select(Assessment.id).where(Assessment.library_id == lib(net, side)))
+    if found is not None:
+        return found
+    library = net.a if side == "own" else net.b
+    made = accreditation.create_assessment(library=library, instrument_doc=accreditation.instrument_document_for(library),
+                                           instance=None, actor=SYSTEM, now=utcnow())
+    db.session.commit()
+    return made.id
+
+
+def wf_indicator(net: Network, side: str) -> str:
+    from workflows.models import Assessment
+    from workflows.services import accreditation
+
+    assessment = db.session.get(Assessment, wf_assessment(net, side))
+    return accreditation.instrument_of(assessment).indicators[0].code
+
+
+def wf_goal(net: Network, side: str) -> int:
+    """A manual goal of the side's library."""
+    from workflows.models import Goal
+    from workflows.services.goals import GoalInput, create_goal
+
+    found = db.session.scalar(db.select(Goal.id).where(Goal.library_id == lib(net, side)))
+    if found is not None:
+        return found
+    goal = create_goal(actor=SYSTEM, library_id=lib(net, side), data=GoalInput(
+        title="Survei kepuasan", indicator="manual", baseline=60, baseline_on=date(2026, 1, 1), target=80,
+        deadline=date(2026, 12, 31), owner="Kepala perpustakaan"))
+    db.session.commit()
+    return goal.id
+
+
+def wf_activity(net: Network, side: str) -> int:
+    from workflows.models import Activity
+    from workflows.services.activities import ActivityInput, record_activity
+
+    found = db.session.scalar(db.select(Activity.id).where(Activity.library_id == lib(net, side)))
+    if found is not None:
+        return found
+    row = record_activity(actor=SYSTEM, library_id=lib(net, side), today=date(2026, 6, 1), data=ActivityInput(
+        held_on=date(2026, 5, 2), kind="dongeng", title="Dongeng Sabtu", participants_male=4, participants_female=6))
+    db.session.commit()
+    return row.id
+
+
+def activity_form(net: Network, side: str, role: str) -> FormData:
+    return {"held_on": "2026-05-02", "kind": "literasi", "title": "Kelas literasi", "participants_male": "3",
+            "participants_female": "5", "partner_1": "PT Badak LNG", "partner_1_kind": "csr",
+            "partner_2_kind": "lainnya", "partner_3_kind": "lainnya", "outcomes": "Peserta membaca lancar"}
+
+
+def activity_json(net: Network, side: str, role: str) -> dict[str, Any]:
+    return {"library_id": net.a.id, "held_on": "2026-05-02", "kind": "literasi", "title": "Kelas literasi",
+            "participants_male": 3, "participants_female": 5}
+
+
+def goal_form(net: Network, side: str, role: str) -> FormData:
+    return {"title": "Kunjungan naik", "theme": "literasi", "indicator": "circulation.visits", "period": "year",
+            "baseline": "1000", "baseline_on": "2026-01-01", "target": "1500", "deadline": "2026-12-31",
+            "owner": "Bidang Layanan", "at_risk_margin": "0.1"}
+
+
+def goal_json(net: Network, side: str, role: str) -> dict[str, Any]:
+    return {"library_id": None if role in ("admin", "dpk") else net.a.id, "title": "Kunjungan naik",
+            "indicator": "circulation.visits", "period": "year", "baseline": 1000, "baseline_on": "2026-01-01",
+            "target": 1500, "deadline": "2026-12-31", "owner": "Bidang Layanan"}
+
+
+def snp_text(net: Network, side: str, role: str) -> FormData:
+    from workflows.models import DocumentKind
+    from workflows.services import documents
+
+    return {"text": documents.current(DocumentKind.SNP, "snp").text + "\n# matrix\n", "note": "matrix"}
+
+
+def wf_instrument_code(net: Network, side: str) -> str:
+    from workflows.services import accreditation
+
+    return accreditation.instruments()[0][1].code
+
+
+def wf_document(net: Network, side: str) -> int:
+    from workflows.models import DocumentKind
+    from workflows.services import documents
+
+    document = documents.stored(documents.current(DocumentKind.SNP, "snp"))
+    db.session.commit()
+    return document.id
+
+
+WF = "/workflows"
+WF_API = "/api/v1/workflows"
+WORKFLOW_ROUTES: dict[tuple[str, str], Route] = {
+    ("workflows.dashboard", "GET"): Route(lambda n, s: f"{WF}/?type=kecamatan", "workflows.view"),
+    ("workflows.library_page", "GET"): Route(lambda n, s: f"{WF}/libraries/{lib(n, s)}", "workflows.view", True),
+    ("workflows.library_facts", "POST"): Route(lambda n, s: f"{WF}/libraries/{lib(n, s)}/facts", "workflows.act",
+                                               True, data=lambda n, s, r: {"fact_floor_area_m2": "60"}),
+    ("workflows.library_start", "POST"): Route(lambda n, s: f"{WF}/libraries/{lib(n, s)}/start/tpbis",
+                                               "workflows.act", True, data=nothing),
+    ("workflows.instance_page", "GET"): Route(lambda n, s: f"{WF}/runs/{wf_run(n, s)}", "workflows.view", True),
+    ("workflows.instance_act", "POST"): Route(lambda n, s: f"{WF}/runs/{wf_run(n, s)}/act", "workflows.act", True,
+                                              data=lambda n, s, r: {"transition": "npp_diperoleh",
+                                                                    "field_npp_number": "6474001"}),
+    ("workflows.instance_task", "POST"): Route(lambda n, s: f"{WF}/runs/{wf_run(n, s)}/task", "workflows.act", True,
+                                               data=lambda n, s, r: {"task": "akun_pendataan", "done": "0"}),
+    ("workflows.instance_comment", "POST"): Route(lambda n, s: f"{WF}/runs/{wf_run(n, s)}/comment", "workflows.act",
+                                                  True, data=lambda n, s, r: {"comment": "Mohon dicek"}),
+    ("workflows.instance_evidence", "POST"): Route(
+        lambda n, s: f"{WF}/runs/{wf_run(n, s)}/evidence", "workflows.act", True,
+        data=lambda n, s, r: {"slot": "bukti_npp", "file": (io.BytesIO(EVIDENCE_PDF), "npp.pdf")}),
+    ("workflows.evidence_download", "GET"): Route(lambda n, s: f"{WF}/evidence/{wf_evidence(n, s)}",
+                                                  "workflows.view", True),
+    ("workflows.evidence_remove", "POST"): Route(lambda n, s: f"{WF}/evidence/{wf_evidence(n, s)}/remove",
+                                                 "workflows.act", True, data=nothing),
+    ("workflows.assessment_page", "GET"): Route(lambda n, s: f"{WF}/assessments/{wf_assessment(n, s)}",
+                                                "workflows.view", True),
+    ("workflows.assessment_save", "POST"): Route(lambda n, s: f"{WF}/assessments/{wf_assessment(n, s)}",
+                                                 "workflows.act", True,
+                                                 data=lambda n, s, r: {f"ans_{wf_indicator(n, s)}": "b"}),
+    ("workflows.assessment_refresh", "POST"): Route(lambda n, s: f"{WF}/assessments/{wf_assessment(n, s)}/refresh",
+                                                    "workflows.act", True, data=nothing),
+    ("workflows.assessment_evidence", "POST"): Route(
+        lambda n, s: f"{WF}/assessments/{wf_assessment(n, s)}/evidence", "workflows.act", True,
+        data=lambda n, s, r: {"indicator": wf_indicator(n, s), "file": (io.BytesIO(EVIDENCE_PDF), "bukti.pdf")}),
+    ("workflows.goal_list", "GET"): Route(lambda n, s: f"{WF}/goals", "workflows.view"),
+    ("workflows.goal_new", "GET"): Route(lambda n, s: f"{WF}/goals/new", "workflows.goals"),
+    ("workflows.goal_new", "POST"): Route(lambda n, s: f"{WF}/goals/new", "workflows.goals", data=goal_form),
+    ("workflows.goal_detail", "GET"): Route(lambda n, s: f"{WF}/goals/{wf_goal(n, s)}", "workflows.view", True),
+    ("workflows.goal_edit", "GET"): Route(lambda n, s: f"{WF}/goals/{wf_goal(n, s)}/edit", "workflows.goals", True),
+    ("workflows.goal_edit", "POST"): Route(lambda n, s: f"{WF}/goals/{wf_goal(n, s)}/edit", "workflows.goals", True,
+                                           data=lambda n, s, r: {**goal_form(n, s, r), "indicator": "manual"}),
+    ("workflows.goal_value", "POST"): Route(lambda n, s: f"{WF}/goals/{wf_goal(n, s)}/value", "workflows.goals",
+                                            True, data=lambda n, s, r: {"taken_on": "2026-06-01", "value": "70"}),
+    ("workflows.goal_archive", "POST"): Route(lambda n, s: f"{WF}/goals/{wf_goal(n, s)}/archive", "workflows.goals",
+                                              True, data=nothing),
+    ("workflows.activity_list", "GET"): Route(lambda n, s: f"{WF}/activities?tpbis=0", "workflows.activities"),
+    ("workflows.activity_new", "GET"): Route(lambda n, s: f"{WF}/activities/new?library={n.a.id}",
+                                             "workflows.activities"),
+    ("workflows.activity_new", "POST"): Route(lambda n, s: f"{WF}/activities/new?library={n.a.id}",
+                                              "workflows.activities", data=activity_form),
+    ("workflows.activity_edit", "GET"): Route(lambda n, s: f"{WF}/activities/{wf_activity(n, s)}/edit",
+                                              "workflows.activities", True),
+    ("workflows.activity_edit", "POST"): Route(lambda n, s: f"{WF}/activities/{wf_activity(n, s)}/edit",
+                                               "workflows.activities", True, data=activity_form),
+    ("workflows.activity_delete", "POST"): Route(lambda n, s: f"{WF}/activities/{wf_activity(n, s)}/delete",
+                                                 "workflows.activities", True, data=nothing),
+    ("workflows.iplm", "GET"): Route(lambda n, s: f"{WF}/iplm?year=2026", "workflows.view"),
+    ("workflows.iplm_population", "POST"): Route(lambda n, s: f"{WF}/iplm/population", "workflows.manage",
+                                                 data=lambda n, s, r: {"year": "2026", "residents": "187000"}),
+    ("workflows.reports", "GET"): Route(lambda n, s: f"{WF}/reports?year=2026", "workflows.view"),
+    ("workflows.census_export", "GET"): Route(lambda n, s: f"{WF}/reports/census-2026.xlsx", "workflows.view"),
+    ("workflows.city_report", "GET"): Route(lambda n, s: f"{WF}/reports/city-2026.pdf", "workflows.view"),
+    ("workflows.document_list", "GET"): Route(lambda n, s: f"{WF}/documents", "workflows.manage"),
+    ("workflows.document_edit", "GET"): Route(lambda n, s: f"{WF}/documents/snp/snp", "workflows.manage"),
+    ("workflows.document_edit", "POST"): Route(lambda n, s: f"{WF}/documents/snp/snp", "workflows.manage",
+                                               data=snp_text),
+    ("workflows.document_download", "GET"): Route(lambda n, s: f"{WF}/document-versions/{wf_document(n, s)}.yaml",
+                                                  "workflows.manage"),
+    ("workflows.api_definitions", "GET"): Route(lambda n, s: f"{WF_API}/definitions", "workflows.view", api=True),
+    ("workflows.api_definition", "GET"): Route(lambda n, s: f"{WF_API}/definitions/akreditasi", "workflows.view",
+                                               api=True),
+    ("workflows.api_instruments", "GET"): Route(lambda n, s: f"{WF_API}/instruments", "workflows.view", api=True),
+    ("workflows.api_instrument", "GET"): Route(lambda n, s: f"{WF_API}/instruments/{wf_instrument_code(n, s)}",
+                                               "workflows.view", api=True),
+    ("workflows.api_instances", "GET"): Route(lambda n, s: f"{WF_API}/instances?workflow=akreditasi",
+                                              "workflows.view", api=True),
+    ("workflows.api_instance_start", "POST"): Route(lambda n, s: f"{WF_API}/instances", "workflows.act", True,
+                                                    json=lambda n, s, r: {"library_id": lib(n, s), "workflow": "tpbis"},
+                                                    api=True),
+    ("workflows.api_instance", "GET"): Route(lambda n, s: f"{WF_API}/instances/{wf_run(n, s)}", "workflows.view",
+                                             True, api=True),
+    ("workflows.api_instance_act", "POST"): Route(
+        lambda n, s: f"{WF_API}/instances/{wf_run(n, s)}/actions", "workflows.act", True, api=True,
+        json=lambda n, s, r: {"transition": "npp_diperoleh", "values": {"npp_number": "6474001"}}),
+    ("workflows.api_instance_task", "POST"): Route(lambda n, s: f"{WF_API}/instances/{wf_run(n, s)}/tasks",
+                                                   "workflows.act", True, api=True,
+                                                   json=lambda n, s, r: {"task": "data_lembaga", "done": False}),
+    ("workflows.api_instance_comment", "POST"): Route(lambda n, s: f"{WF_API}/instances/{wf_run(n, s)}/comments",
+                                                      "workflows.act", True, api=True,
+                                                      json=lambda n, s, r: {"comment": "Mohon dicek"}),
+    ("workflows.api_assessment", "GET"): Route(lambda n, s: f"{WF_API}/assessments/{wf_assessment(n, s)}",
+                                               "workflows.view", True, api=True),
+    ("workflows.api_assessment_answer", "POST"): Route(
+        lambda n, s: f"{WF_API}/assessments/{wf_assessment(n, s)}/answers", "workflows.act", True, api=True,
+        json=lambda n, s, r: {"answers": {wf_indicator(n, s): "c"}}),
+    ("workflows.api_library", "GET"): Route(lambda n, s: f"{WF_API}/libraries/{lib(n, s)}", "workflows.view", True,
+                                            api=True),
+    ("workflows.api_library_facts", "PUT"): Route(lambda n, s: f"{WF_API}/libraries/{lib(n, s)}/facts",
+                                                  "workflows.act", True, api=True,
+                                                  json=lambda n, s, r: {"staff_total": 3}),
+    ("workflows.api_goals", "GET"): Route(lambda n, s: f"{WF_API}/goals", "workflows.view", api=True),
+    ("workflows.api_goal_create", "POST"): Route(lambda n, s: f"{WF_API}/goals", "workflows.goals", json=goal_json,
+                                                 api=True),
+    ("workflows.api_goal", "GET"): Route(lambda n, s: f"{WF_API}/goals/{wf_goal(n, s)}", "workflows.view", True,
+                                         api=True),
+    ("workflows.api_goal_update", "PUT"): Route(lambda n, s: f"{WF_API}/goals/{wf_goal(n, s)}", "workflows.goals",
+                                                True, api=True,
+                                                json=lambda n, s, r: {**goal_json(n, s, r), "indicator": "manual"}),
+    ("workflows.api_goal_value", "POST"): Route(lambda n, s: f"{WF_API}/goals/{wf_goal(n, s)}/values",
+                                                "workflows.goals", True, api=True,
+                                                json=lambda n, s, r: {"taken_on": "2026-06-01", "value": 70}),
+    ("workflows.api_activities", "GET"): Route(lambda n, s: f"{WF_API}/activities?from=2026-01-01",
+                                               "workflows.activities", api=True),
+    ("workflows.api_activity_create", "POST"): Route(lambda n, s: f"{WF_API}/activities", "workflows.activities",
+                                                     json=activity_json, api=True),
+    ("workflows.api_activity_update", "PUT"): Route(lambda n, s: f"{WF_API}/activities/{wf_activity(n, s)}",
+                                                    "workflows.activities", True, json=activity_json, api=True),
+    ("workflows.api_activity_delete", "DELETE"): Route(lambda n, s: f"{WF_API}/activities/{wf_activity(n, s)}",
+                                                       "workflows.activities", True, api=True),
+    ("workflows.api_iplm", "GET"): Route(lambda n, s: f"{WF_API}/iplm/2026", "workflows.view", api=True),
+    ("workflows.api_population", "PUT"): Route(lambda n, s: f"{WF_API}/population/2026", "workflows.manage",
+                                               json=lambda n, s, r: {"residents": 187000, "source": "BPS"}, api=True),
+}
+ROUTES.update(WORKFLOW_ROUTES)
 IGNORED = {"static", "bootstrap.static"}
 ROLES = [r.value for r in Role] + ["anonymous"]
 
@@ -664,6 +915,7 @@ def test_route_role_scope(app: Flask, key: tuple[str, str], role: str) -> None:
             login(client, username)
         response = client.open(url, method=method, **body)
         response.get_data()  # streamed downloads run (and close their transaction) only when read
+        response.close()  # a file sent from disk is closed as a WSGI server would
         want = expected(route, role, side)
         got = response.status_code
         where = f"{method} {url} as {role} ({side})"

@@ -12,7 +12,6 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
@@ -23,8 +22,6 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy import select
 
@@ -40,6 +37,7 @@ from ils.errors import NotFound, ValidationFailed
 from ils.extensions import db
 from ils.models import Library, LibraryType, Role
 from ils.passwords import hash_password, verify_password
+from ils.pdf import fonts as pdf_fonts
 from ils.services.libraries import public_directory
 
 # Registration fields a visitor may fill (an allowlist: ASVS 15.3.3); the rest is the library's.
@@ -274,19 +272,6 @@ def export_json(data: dict[str, Any]) -> bytes:
     return json.dumps(data, ensure_ascii=False, indent=2, default=_json_value).encode("utf-8")
 
 
-FONT_FILES = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
-
-
-def _pdf_fonts() -> tuple[str, str]:
-    # Names and addresses in Indonesia need more than Latin-1 now and then; DejaVu when installed.
-    if all(Path(p).exists() for p in FONT_FILES):
-        if "IlsExportSans" not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(TTFont("IlsExportSans", FONT_FILES[0]))
-            pdfmetrics.registerFont(TTFont("IlsExportSans-Bold", FONT_FILES[1]))
-        return "IlsExportSans", "IlsExportSans-Bold"
-    return "Helvetica", "Helvetica-Bold"
-
-
 ACRONYMS = {"nik": "NIK", "nis": "NIS", "pin": "PIN", "no": "no."}
 # Keys whose numbers are rupiah in privacy.export_data (money is integer rupiah everywhere).
 MONEY_KEYS = frozenset({"amount", "paid", "waived", "balance"})
@@ -334,7 +319,7 @@ def export_pdf(data: dict[str, Any], *, title: str, intro: str, tz_name: str) ->
     Times are shown on the clock of ``tz_name`` (the patron's home library); the JSON keeps UTC.
     """
     zone = ZoneInfo(tz_name)
-    regular, bold = _pdf_fonts()
+    regular, bold = pdf_fonts()
     body = ParagraphStyle("body", fontName=regular, fontSize=8.5, leading=11)
     key_style = ParagraphStyle("key", parent=body, fontName=bold)
     heading = ParagraphStyle("heading", fontName=bold, fontSize=12, leading=15, spaceBefore=10, spaceAfter=4)

@@ -1,6 +1,7 @@
 """Read models for the staff home page and the audit log."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,9 +27,15 @@ class Attention:
     library_id: int | None = None
 
 
+# Domains add providers here in their init_app: fn(actor, now) -> [Attention, ...].
+ATTENTION_PROVIDERS: list[Callable[[Actor, datetime], list[Attention]]] = []
+
+
 def attention_items(*, actor: Actor, now: datetime) -> list[Attention]:
     """What needs attention in the actor's library (or the whole network for admin/DPK)."""
     items: list[Attention] = []
+    for provider in ATTENTION_PROVIDERS:
+        items.extend(provider(actor, now))
     ids = visible_library_ids(actor)
     libraries_stmt = select(Library).where(Library.active.is_(True), Library.type != LibraryType.INDUK)
     if ids is not None:

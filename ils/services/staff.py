@@ -118,9 +118,12 @@ def _validate(actor: Actor, clean: dict[str, Any], *, creating: bool) -> None:
 
 
 def _check_role_library(role: Role, library_id: int | None) -> int | None:
-    """admin and dpk are network-wide; every other account needs a library."""
+    """admin and dpk are network-wide; an assessor may be (accreditation data of every library,
+    read-only); every other account needs a library."""
     if role.network_wide:
         return None
+    if role is Role.ASSESSOR:
+        return library_id
     if library_id is None:
         raise ValidationFailed(_l("Staff with this role must belong to a library."), field="library_id")
     return library_id
