@@ -261,3 +261,30 @@ def test_steps_waiting_for_someone_show_on_their_home_page(network: Network, run
     [late] = waiting_for(librarian(network.a.id), NOW + timedelta(days=61))
     assert late.level == "warning"
     assert waiting_for(DPK, NOW) == [] and waiting_for(librarian(network.b.id), NOW) == []
+
+
+def test_the_self_assessment_is_prefilled_from_live_figures(network: Network) -> None:
+    """Library A (kecamatan, 2022 instrument): open Mon-Fri 08:00-15:00 gives 7 hours a day ("b" from 7) and
+    5 days ("b" from 5); 90 m² entered gives "c" (84 to under 112); its one title gives "e". Each suggestion
+    keeps the figure it came from, and the library can still choose another answer."""
+    from workflows.services import figures
+
+    network.a.opening_hours = {day: [["08:00", "15:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+    figures.set_facts(actor=DPK, library_id=network.a.id, values={"floor_area_m2": "90"})
+    run = instances.start(actor=librarian(network.a.id), library_id=network.a.id, workflow="akreditasi", now=NOW)
+    filled = fill_step(run, librarian(network.a.id), NOW, {"npp_number": "1"})
+    instances.act(actor=librarian(network.a.id), instance_id=run.id, transition="npp_diperoleh", values=filled, now=NOW)
+    filled = fill_step(run, DPK, NOW)
+    instances.act(actor=DPK, instance_id=run.id, transition="dispensasi_snp", values=filled, comment="uji", now=NOW)
+    assessment = accreditation.latest_assessment(run)
+    assert assessment is not None and accreditation.instrument_of(assessment).code == "kecamatan-2022"
+    answers = accreditation.answers_of(assessment)
+    got = {code: (answers[code].option, answers[code].prefill_figure, answers[code].prefill_value)
+           for code in ("3.2.1", "3.2.2", "2.1.1", "1.1.1")}
+    assert got == {"3.2.1": ("b", "library.open_hours_per_day", 7.0),
+                   "3.2.2": ("b", "library.open_days_per_week", 5.0),
+                   "2.1.1": ("c", "fact.floor_area_m2", 90.0),
+                   "1.1.1": ("e", "catalog.titles", 1.0)}
+    accreditation.answer(actor=librarian(network.a.id), assessment_id=assessment.id, answers={"3.2.1": "a"})
+    refreshed = accreditation.answers_of(assessment)["3.2.1"]
+    assert (refreshed.option, refreshed.prefill_option) == ("a", "b")

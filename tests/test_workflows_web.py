@@ -166,6 +166,12 @@ def test_census_exports_and_city_report(client: FlaskClient, network: Network) -
     assert book.active.max_row == 4  # header, two libraries, totals
     pdf = PdfReader(io.BytesIO(client.get("/workflows/reports/city-2026.pdf").data))
     assert "2026" in pdf.pages[0].extract_text()
+    census = PdfReader(io.BytesIO(client.get("/workflows/reports/census-2026.pdf").data)).pages[0].extract_text()
+    assert network.a.name in census.replace("\n", " ") and network.b.name in census.replace("\n", " ")
+    city = load_workbook(io.BytesIO(client.get("/workflows/reports/city-2026.xlsx").data))
+    assert city.sheetnames[1:] == ["Sensus 2026"]
+    summary = {row[0].value: row[1].value for row in city.worksheets[0].iter_rows(min_row=2) if row[0].value}
+    assert summary["Eksemplar"] == 2 and summary["IPLM"] == "belum dapat dihitung"
 
 
 def test_the_api_refuses_a_step_with_the_guard_and_takes_it_when_met(client: FlaskClient, network: Network,

@@ -113,6 +113,40 @@ def census_xlsx(rows: list[dict[str, Any]], *, year: int) -> bytes:
     return buffer.getvalue()
 
 
+def census_pdf(rows: list[dict[str, Any]], *, title: str) -> bytes:
+    """The census table as an A4 landscape PDF."""
+    from reportlab.platypus import Paragraph
+
+    from ils.pdf import fonts
+
+    regular, bold = fonts()
+    styles = _styles(regular, bold)
+    table = [tuple(str(c.label) for c in CENSUS_COLUMNS[1:])]
+    table += [tuple("–" if r[c.key] is None or r[c.key] == "" else r[c.key] for c in CENSUS_COLUMNS[1:]) for r in rows]
+    return _build(title, [Paragraph(title, styles["Title"]), _table(table, regular, bold)])
+
+
+def _styles(regular: str, bold: str) -> Any:
+    from reportlab.lib.styles import getSampleStyleSheet
+
+    styles = getSampleStyleSheet()
+    for style in styles.byName.values():
+        style.fontName = bold if style.name.startswith("Heading") or style.name == "Title" else regular
+    return styles
+
+
+def _build(title: str, story: list[Any]) -> bytes:
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.units import cm
+    from reportlab.platypus import SimpleDocTemplate
+
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=1.2 * cm, rightMargin=1.2 * cm,
+                                 topMargin=1.2 * cm, bottomMargin=1.2 * cm, title=title)
+    document.build(story)
+    return buffer.getvalue()
+
+
 def city_summary(*, actor: Actor, year: int, today: date) -> dict[str, Any]:
     """What the mayor's report says: totals, IPLM, accreditation and goals."""
     rows = census_rows(actor=actor, year=year, today=today)
@@ -126,23 +160,8 @@ def city_summary(*, actor: Actor, year: int, today: date) -> dict[str, Any]:
             "iplm": index, "goals": goal_rows}
 
 
-def report_pdf(summary: dict[str, Any], *, title: str) -> bytes:
-    """The city report as an A4 landscape PDF: summary figures, IPLM, goals and the census table."""
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.lib.units import cm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
-
-    from ils.pdf import fonts
-
-    regular, bold = fonts()
-    styles = getSampleStyleSheet()
-    for style in styles.byName.values():
-        style.fontName = bold if style.name.startswith("Heading") or style.name == "Title" else regular
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=1.2 * cm, rightMargin=1.2 * cm,
-                                 topMargin=1.2 * cm, bottomMargin=1.2 * cm, title=title)
-    story: list[Any] = [Paragraph(title, styles["Title"])]
+def summary_facts(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The report's headline figures as (label, value) pairs."""
     t = summary["totals"]
     facts = [
         (str(_l("Libraries")), summary["libraries"]),
@@ -155,7 +174,42 @@ def report_pdf(summary: dict[str, Any], *, title: str) -> bytes:
     index = summary["iplm"]
     facts.append(("IPLM", f"{index.index:.2f} ({index.band.label})" if index.index is not None
                   else str(_l("not computable yet"))))
-    story.append(_table(facts, regular, bold, header=False))
+    return facts
+
+
+def city_xlsx(summary: dict[str, Any], *, title: str) -> bytes:
+    """The city report as a workbook: a summary sheet (figures, IPLM, goals) and the census sheet."""
+    from openpyxl import load_workbook
+    from openpyxl.styles import Font
+
+    book = load_workbook(io.BytesIO(census_xlsx(summary["rows"], year=summary["year"])))
+    sheet = book.create_sheet(str(_l("Summary")), 0)
+    sheet.append([title])
+    sheet["A1"].font = Font(bold=True, size=13)
+    for label, value in summary_facts(summary):
+        sheet.append([label, value])
+    if summary["goals"]:
+        sheet.append([])
+        sheet.append([str(_l("Goal")), str(_l("Target")), str(_l("Now")), str(_l("Status"))])
+        for goal, progress in summary["goals"]:
+            sheet.append([goal.title, goal.target, progress.value, progress.label])
+    sheet.column_dimensions["A"].width = 48
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def report_pdf(summary: dict[str, Any], *, title: str) -> bytes:
+    """The city report as an A4 landscape PDF: summary figures, IPLM, goals and the census table."""
+    from reportlab.lib.units import cm
+    from reportlab.platypus import Paragraph, Spacer
+
+    from ils.pdf import fonts
+
+    regular, bold = fonts()
+    styles = _styles(regular, bold)
+    story: list[Any] = [Paragraph(title, styles["Title"])]
+    story.append(_table(summary_facts(summary), regular, bold, header=False))
     story.append(Spacer(1, 0.4 * cm))
     if summary["goals"]:
         story.append(Paragraph(str(_l("City goals")), styles["Heading2"]))
@@ -170,8 +224,7 @@ def report_pdf(summary: dict[str, Any], *, title: str) -> bytes:
     table_rows = [tuple(labels[k] for k in keys)]
     table_rows += [tuple("–" if r[k] is None or r[k] == "" else r[k] for k in keys) for r in summary["rows"]]
     story.append(_table(table_rows, regular, bold))
-    document.build(story)
-    return buffer.getvalue()
+    return _build(title, story)
 
 
 def _table(rows: list[tuple[Any, ...]], regular: str, bold: str, *, header: bool = True) -> Any:

@@ -46,18 +46,25 @@ def census_export(year: int, fmt: str) -> Response:
     if fmt == "xlsx":
         return Response(services.census_xlsx(rows, year=year), mimetype=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="sensus-perpustakaan-{year}.xlsx"'})
+    if fmt == "pdf":
+        pdf = services.census_pdf(rows, title=_("Library census %(year)d", year=year))
+        return Response(pdf, mimetype="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="sensus-perpustakaan-{year}.pdf"'})
     raise NotFound()
 
 
-@bp.route("/workflows/reports/city-<int:year>.pdf")
+@bp.route("/workflows/reports/city-<int:year>.<fmt>")
 @permission_required("workflows.view")
-def city_report(year: int) -> Response:
-    """The city report (for the mayor) as PDF."""
+def city_report(year: int, fmt: str) -> Response:
+    """The city report (for the mayor) as PDF or XLSX (a summary sheet and the census)."""
     actor = require_actor()
     today = today_for(None)
-    if not 2000 <= year <= today.year:
+    if not 2000 <= year <= today.year or fmt not in ("pdf", "xlsx"):
         raise NotFound()
     summary = services.city_summary(actor=actor, year=year, today=today)
-    pdf = services.report_pdf(summary, title=_("Libraries of Kota Bontang: report %(year)d", year=year))
-    return Response(pdf, mimetype="application/pdf",
+    title = _("Libraries of Kota Bontang: report %(year)d", year=year)
+    if fmt == "xlsx":
+        return Response(services.city_xlsx(summary, title=title), mimetype=XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="laporan-perpustakaan-{year}.xlsx"'})
+    return Response(services.report_pdf(summary, title=title), mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="laporan-perpustakaan-{year}.pdf"'})
