@@ -764,6 +764,8 @@ WORKFLOW_ROUTES: dict[tuple[str, str], Route] = {
     ("workflows.instance_evidence", "POST"): Route(
         lambda n, s: f"{WF}/runs/{wf_run(n, s)}/evidence", "workflows.act", True,
         data=lambda n, s, r: {"slot": "bukti_npp", "file": (io.BytesIO(EVIDENCE_PDF), "npp.pdf")}),
+    ("workflows.instance_close", "POST"): Route(lambda n, s: f"{WF}/runs/{wf_run(n, s)}/close", "workflows.manage",
+                                                True, data=lambda n, s, r: {"comment": "Dibuka karena kekeliruan"}),
     ("workflows.evidence_download", "GET"): Route(lambda n, s: f"{WF}/evidence/{wf_evidence(n, s)}",
                                                   "workflows.view", True),
     ("workflows.evidence_remove", "POST"): Route(lambda n, s: f"{WF}/evidence/{wf_evidence(n, s)}/remove",
@@ -834,6 +836,9 @@ WORKFLOW_ROUTES: dict[tuple[str, str], Route] = {
     ("workflows.api_instance_comment", "POST"): Route(lambda n, s: f"{WF_API}/instances/{wf_run(n, s)}/comments",
                                                       "workflows.act", True, api=True,
                                                       json=lambda n, s, r: {"comment": "Mohon dicek"}),
+    ("workflows.api_instance_close", "POST"): Route(lambda n, s: f"{WF_API}/instances/{wf_run(n, s)}/close",
+                                                    "workflows.manage", True, api=True,
+                                                    json=lambda n, s, r: {"reason": "Dibuka karena kekeliruan"}),
     ("workflows.api_assessment", "GET"): Route(lambda n, s: f"{WF_API}/assessments/{wf_assessment(n, s)}",
                                                "workflows.view", True, api=True),
     ("workflows.api_assessment_answer", "POST"): Route(

@@ -8,7 +8,8 @@ Instances     ``GET /instances?library_id=&workflow=``; ``POST /instances`` {lib
               ``GET /instances/<id>`` (state, next step, possible actions, evidence, timeline);
               ``POST /instances/<id>/actions`` {transition, values, comment, revision}: a refused
               step answers ``422`` with ``"code"`` and the failed guard's message;
-              ``POST /instances/<id>/tasks`` {task, done}; ``POST /instances/<id>/comments`` {comment}.
+              ``POST /instances/<id>/tasks`` {task, done}; ``POST /instances/<id>/comments`` {comment};
+              ``POST /instances/<id>/close`` {reason} (the DPK).
 Instruments   ``GET /instruments`` and ``GET /instruments/<code>`` (the current version's structure).
 Assessments   ``GET /assessments/<id>`` (answers, suggestions, score per component, total, grade);
               ``POST /assessments/<id>/answers`` {answers: {code: letter or null}, notes: {code: text}}.
@@ -217,6 +218,16 @@ def api_instance_comment(instance_id: int) -> Any:
     row = instances.add_comment(actor=require_actor(), instance_id=instance_id, comment=str(json_body().get("comment") or ""))
     db.session.commit()
     return json_response({"id": row.id, "at": _iso(row.at), "comment": row.comment}, 201)
+
+
+@bp.route(f"{API}/instances/<id:instance_id>/close", methods=["POST"], endpoint="api_instance_close")
+@api_view("workflows.manage")
+def api_instance_close(instance_id: int) -> Any:
+    """Close a run before its end (the DPK) with {reason}."""
+    run = instances.close_run(actor=require_actor(), instance_id=instance_id,
+                              reason=str(json_body().get("reason") or ""))
+    db.session.commit()
+    return json_response(_instance(run, full=False))
 
 
 # --- assessments and libraries ----------------------------------------------------------------

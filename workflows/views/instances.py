@@ -44,10 +44,12 @@ def instance_page(instance_id: int) -> str:
         files.setdefault(row.slot, []).append(row)
     assessment = accreditation.latest_assessment(instance)
     may_act = allowed(actor, "workflows.act", instance.library_id) and instance.closed_at is None
+    may_close = may_act and allowed(actor, "workflows.manage", None)
     return render_template("workflows/instance.html", instance=instance, definition=definition, state=state,
                            step=step, options=options, progress=progress, files=files,
                            done=set(view.checklist_done), library=db.session.get(Library, instance.library_id),
                            timeline=instances.timeline(instance), assessment=assessment, may_act=may_act,
+                           may_close=may_close,
                            form=ConfirmForm(), comment_form=CommentForm(), evidence_form=EvidenceForm(),
                            text_of=text_of, data=instance.data or {}, accept=evidence_files.ACCEPT)
 
@@ -139,3 +141,18 @@ def evidence_remove(evidence_id: int) -> Response:
         if run_form_service(form, call) is not None:
             flash(_("The file was removed."), "success")
     return redirect(target)
+
+
+@bp.route("/workflows/runs/<id:instance_id>/close", methods=["POST"])
+@permission_required("workflows.manage")
+def instance_close(instance_id: int) -> Response:
+    """Close a run before its end (the DPK, with a reason on the timeline)."""
+    actor = require_actor()
+    form = CommentForm()
+    if form.validate_on_submit():
+        if run_form_service(form, lambda: instances.close_run(actor=actor, instance_id=instance_id,
+                                                              reason=form.comment.data or "")) is not None:
+            flash(_("The workflow was closed."), "success")
+    else:
+        flash(_("Say why the workflow is closed."), "danger")
+    return _back(instance_id)
