@@ -812,6 +812,9 @@ WORKFLOW_ROUTES: dict[tuple[str, str], Route] = {
     ("workflows.document_edit", "GET"): Route(lambda n, s: f"{WF}/documents/snp/snp", "workflows.manage"),
     ("workflows.document_edit", "POST"): Route(lambda n, s: f"{WF}/documents/snp/snp", "workflows.manage",
                                                data=snp_text),
+    ("workflows.instrument_numbers", "POST"): Route(
+        lambda n, s: f"{WF}/documents/instrument/{wf_instrument_code(n, s)}/numbers", "workflows.manage",
+        data=lambda n, s, r: {"grade_A": "90", "note": "matrix"}),
     ("workflows.document_download", "GET"): Route(lambda n, s: f"{WF}/document-versions/{wf_document(n, s)}.yaml",
                                                   "workflows.manage"),
     ("workflows.api_definitions", "GET"): Route(lambda n, s: f"{WF_API}/definitions", "workflows.view", api=True),

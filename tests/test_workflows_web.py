@@ -19,6 +19,7 @@ from tests.factories import Network, login
 from workflows.models import DocumentKind, Evidence, PopulationFigure
 from workflows.services import documents, figures, instances
 from workflows.services.reports import CENSUS_COLUMNS
+from ils.mixins import utcnow
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 SYSTEM = Actor.system("test")
@@ -221,3 +222,35 @@ def test_the_check_command_names_problems_by_line(app: Flask, tmp_path) -> None:
     broken.write_text("\n".join(lines), encoding="utf-8")
     bad = runner.invoke(args=["workflows", "check", "workflow", str(broken)])
     assert bad.exit_code == 1 and f"akreditasi.yaml:{where + 1}: start:" in bad.output
+
+
+def test_the_dpk_changes_weights_and_bands_in_a_form_and_running_assessments_keep_theirs(
+        client: FlaskClient, network: Network) -> None:
+    """Weights adding up to 99 are refused with nothing stored; a valid change is version 2, which new
+    self-assessments use while one started before keeps scoring on version 1."""
+    from workflows.services import accreditation
+    login(client, "u.dpk")
+    library = network.a
+    before = accreditation.create_assessment(library=library, instrument_doc=accreditation.instrument_document_for(library),
+                                             instance=None, actor=SYSTEM, now=utcnow())
+    db.session.commit()
+    instrument = accreditation.instrument_of(before)
+    weights = {f"weight_{c.code}": c.weight for c in instrument.components}
+    first = instrument.components[0].code
+    wrong = {**weights, f"weight_{first}": weights[f"weight_{first}"] - 1, "note": "salah"}
+    page = client.post(f"/workflows/documents/instrument/{instrument.code}/numbers", data=wrong, follow_redirects=True)
+    alert = page.get_data(as_text=True).split('alert-danger')[1].split("</div>")[0]
+    assert "99" in alert and "100" in alert  # "the component weights add up to 99, not 100", in Indonesian
+    assert [d.version for d in documents.versions(DocumentKind.INSTRUMENT, instrument.code)] == [1]
+    second = instrument.components[1].code
+    moved = {**weights, f"weight_{first}": weights[f"weight_{first}"] + 5,
+             f"weight_{second}": weights[f"weight_{second}"] - 5, "grade_A": "90", "note": "bobot baru"}
+    assert client.post(f"/workflows/documents/instrument/{instrument.code}/numbers", data=moved).status_code == 302
+    newest = documents.current(DocumentKind.INSTRUMENT, instrument.code)
+    assert newest.version == 2
+    changed = documents.parse(newest)
+    assert changed.components[0].weight == instrument.components[0].weight + 5 and changed.grades[0].min == 90
+    assert accreditation.instrument_of(before) == instrument  # pinned to version 1
+    after = accreditation.create_assessment(library=library, instrument_doc=accreditation.instrument_document_for(library),
+                                            instance=None, actor=SYSTEM, now=utcnow())
+    assert accreditation.instrument_of(after) == changed

@@ -214,3 +214,32 @@ def save_version(*, actor: Actor, kind: DocumentKind, code: str, text: str, note
 def parse_text(kind: DocumentKind, text: str | bytes, source: str) -> Any:
     """Parse a candidate file of ``kind``; DataFileError lists every problem with line and field."""
     return _parser(kind)(text, source)
+
+
+def save_instrument_numbers(*, actor: Actor, code: str, weights: dict[str, str], grades: dict[str, str],
+                            note: str, now: datetime | None = None) -> WfDocument:
+    """Store a new instrument version with other component weights and grade minimums (a form, no YAML).
+
+    The new text goes through the same validation as a typed or uploaded one (weights must add up
+    to 100, grades must descend), so the form cannot store an instrument the loader would refuse.
+    """
+    from dataclasses import replace
+
+    from workflows.instruments import dump_instrument
+
+    instrument = parse(current(DocumentKind.INSTRUMENT, code))
+
+    def number(raw: str, field: str) -> float:
+        try:
+            value = float(str(raw).strip().replace(",", "."))
+        except ValueError:
+            raise ValidationFailed(_l("Enter a number."), field=field) from None
+        if not 0 <= value <= 100:
+            raise ValidationFailed(_l("Enter a number from 0 to 100."), field=field)
+        return int(value) if value == int(value) else value
+
+    components = tuple(replace(c, weight=number(weights.get(c.code, c.weight), f"weight_{c.code}"))
+                       for c in instrument.components)
+    bands = tuple(replace(g, min=number(grades.get(g.grade, g.min), f"grade_{g.grade}")) for g in instrument.grades)
+    text = dump_instrument(replace(instrument, components=components, grades=bands))
+    return save_version(actor=actor, kind=DocumentKind.INSTRUMENT, code=code, text=text, note=note, now=now)

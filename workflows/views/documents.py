@@ -65,9 +65,10 @@ def document_edit(kind: str, code: str) -> str | Response:
                 return redirect(url_for("workflows.document_edit", kind=kind, code=code))
             errors = [e for e in form.text.errors]
             form.text.data = text
+    instrument = documents.parse(current) if doc_kind is DocumentKind.INSTRUMENT else None
     return render_template("workflows/document_edit.html", kind=doc_kind, code=code, current=current,
                            versions=documents.versions(doc_kind, code), form=form, errors=errors, text_of=text_of,
-                           is_instrument=doc_kind is DocumentKind.INSTRUMENT)
+                           is_instrument=instrument is not None, instrument=instrument, numbers_form=DocumentForm())
 
 
 def _submitted_text(form: DocumentForm, kind: DocumentKind, code: str) -> str:
@@ -90,6 +91,27 @@ def _submitted_text(form: DocumentForm, kind: DocumentKind, code: str) -> str:
     if not text.strip():
         raise ValidationFailed(_("Type the new version or upload a file."), field="text")
     return text
+
+
+@bp.route("/workflows/documents/instrument/<code>/numbers", methods=["POST"])
+@permission_required("workflows.manage")
+def instrument_numbers(code: str) -> Response:
+    """Save component weights and grade minimums of an instrument from the form (a new version)."""
+    actor = require_actor()
+    form = DocumentForm()
+    weights = {key[7:]: value for key, value in request.form.items() if key.startswith("weight_")}
+    grades = {key[6:]: value for key, value in request.form.items() if key.startswith("grade_")}
+    if form.validate_on_submit():
+        saved = run_form_service(form, lambda: documents.save_instrument_numbers(
+            actor=actor, code=code, weights=weights, grades=grades, note=form.note.data or ""))
+        if saved is not None:
+            flash(_("Version %(version)d was saved.", version=saved.version), "success")
+        else:
+            for error in form.text.errors + form.note.errors:
+                flash(error, "danger")
+    else:
+        flash(_("Say what changed."), "danger")
+    return redirect(url_for("workflows.document_edit", kind="instrument", code=code) + "#numbers")
 
 
 @bp.route("/workflows/document-versions/<id:document_id>.<fmt>")
