@@ -44,7 +44,6 @@ AGES = {"anak": (6, 11), "pelajar_sd": (7, 12), "pelajar_smp": (12, 15), "pelaja
         "mahasiswa": (18, 24), "guru": (26, 58), "umum": (19, 66), "pegawai": (23, 55)}
 GUEST_KINDS = ["anak", "pelajar", "mahasiswa", "umum"]
 PURPOSES = ["membaca", "meminjam", "belajar", "internet", "kegiatan"]
-VISIT_DAYS = 460
 
 
 def _utc(day: date, hour: int = 2) -> datetime:
@@ -201,18 +200,19 @@ def _try(call):  # noqa: ANN001, ANN202 - a demo step that a rule may refuse; th
 
 def _visits(rng: random.Random, codes: dict[str, Library], today: date) -> None:
     rows = []
+    visit_days = (today - date(today.year - 1, 1, 1)).days + 1
     for library in codes.values():
         if library.code in ("DPK", "YPK"):
             continue
         busy = 40 if library.code == "PUKB" else 12 if library.code.startswith(("KEC", "SMA", "SMP", "PT")) else 6
-        # Fifteen months back, so the DPK dashboard can set this year against last year; visits grow
-        # by about half over the period (the story the demo tells: transformation brings people in).
-        for days_ago in range(1, VISIT_DAYS):
+        # Back to 1 January of last year, so the DPK dashboard can set this year against last year;
+        # visits grow by about half over the period (the story: transformation brings people in).
+        for days_ago in range(1, visit_days):
             day = today - timedelta(days=days_ago)
             if not (library.opening_hours or {}).get(("mon", "tue", "wed", "thu", "fri", "sat", "sun")[day.weekday()]):
                 continue
             at = _utc(day, 3)
-            level = busy * (0.65 + 0.35 * (1 - days_ago / VISIT_DAYS))
+            level = busy * (0.65 + 0.35 * (1 - days_ago / visit_days))
             for member, category in ((True, "umum"), (True, "pelajar_smp"), (False, rng.choice(GUEST_KINDS))):
                 size = max(0, int(rng.gauss(level / 3, level / 8)))
                 if size:
