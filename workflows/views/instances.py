@@ -45,13 +45,16 @@ def instance_page(instance_id: int) -> str:
     assessment = accreditation.latest_assessment(instance)
     may_act = allowed(actor, "workflows.act", instance.library_id) and instance.closed_at is None
     may_close = may_act and allowed(actor, "workflows.manage", None)
+    task_labels = {(name, task.id): text_of(task.label) for name, st in definition.states.items()
+                   for task in st.checklist}
+    computes_snp = any(item.do == "compute_snp" for item in state.on_enter)
     return render_template("workflows/instance.html", instance=instance, definition=definition, state=state,
                            step=step, options=options, progress=progress, files=files,
                            done=set(view.checklist_done), library=db.session.get(Library, instance.library_id),
                            timeline=instances.timeline(instance), assessment=assessment, may_act=may_act,
-                           may_close=may_close,
+                           may_close=may_close, task_labels=task_labels, computes_snp=computes_snp,
                            form=ConfirmForm(), comment_form=CommentForm(), evidence_form=EvidenceForm(),
-                           text_of=text_of, data=instance.data or {}, accept=evidence_files.ACCEPT)
+                           text_of=text_of, data=dict(view.data), accept=evidence_files.ACCEPT)
 
 
 @bp.route("/workflows/runs/<id:instance_id>/act", methods=["POST"])
