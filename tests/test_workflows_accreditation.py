@@ -288,3 +288,21 @@ def test_the_self_assessment_is_prefilled_from_live_figures(network: Network) ->
     accreditation.answer(actor=librarian(network.a.id), assessment_id=assessment.id, answers={"3.2.1": "a"})
     refreshed = accreditation.answers_of(assessment)["3.2.1"]
     assert (refreshed.option, refreshed.prefill_option) == ("a", "b")
+
+
+def test_accreditation_status_on_the_dashboard() -> None:
+    """Valid beyond the notice period: accredited; inside it: expiring; past it: expired, or in progress
+    once a new run has left the accredited step; no grade and no run: not started."""
+    from workflows.services.dashboard import status_of
+
+    today = date(2026, 6, 1)
+    result = AccreditationResult(grade="B", certified_on=date(2021, 9, 1), valid_until=date(2026, 9, 1))
+    assert status_of(result, None, today, 90) == "accredited"      # 92 days left
+    assert status_of(result, None, today, 92) == "expiring"        # exactly at the notice
+    expired = AccreditationResult(grade="B", certified_on=date(2021, 5, 1), valid_until=date(2026, 5, 1))
+    at_accredited, at_snp = Instance(state="terakreditasi"), Instance(state="snp")
+    assert status_of(expired, at_accredited, today, 180) == "expired"
+    assert status_of(expired, at_snp, today, 180) == "in_progress"
+    assert status_of(None, None, today, 180) == "not_started" and status_of(None, at_snp, today, 180) == "in_progress"
+    failed = AccreditationResult(grade="", certified_on=date(2026, 1, 1), valid_until=None)
+    assert status_of(failed, None, today, 180) == "not_started"

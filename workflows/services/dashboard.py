@@ -13,7 +13,7 @@ from ils.authz import Actor
 from ils.extensions import db
 from ils.models import Library, LibraryType
 from workflows import engine
-from workflows.models import AccreditationResult, Instance
+from workflows.models import AccreditationResult, DocumentKind, Instance
 from workflows.services import accreditation, documents
 from workflows.services.access import visible_libraries
 
@@ -77,7 +77,12 @@ def library_row(library: Library, *, today: date, now: datetime, with_figures: b
 
     instance = open_instance(library.id, ACCREDITATION)
     result = accreditation.current_result(library.id, today=today)
-    row = LibraryRow(library=library, result=result, status=status_of(result, instance, today), instance=instance)
+    # "Expires soon" starts when the definition starts re-accreditation (a DPK-editable number).
+    definition = documents.parse(instance.definition if instance is not None
+                                 else documents.current(DocumentKind.WORKFLOW, ACCREDITATION))
+    warn = int(definition.params.get("reaccreditation_notice_days", 180))
+    row = LibraryRow(library=library, result=result, status=status_of(result, instance, today, warn),
+                     instance=instance)
     gaps = accreditation.snp_gaps(library, today=today)
     row.gaps_total, row.gaps_open = len(gaps), accreditation.open_gaps(gaps)
     if instance is not None:
@@ -147,7 +152,6 @@ def monthly(library_ids: list[int] | None, today: date, count: int = 12) -> dict
 
 def step_counts(rows: list[LibraryRow]) -> tuple[list[str], list[int]]:
     """How many libraries are at each accreditation step, in the definition's order."""
-    from workflows.models import DocumentKind
     definition = documents.parse(documents.current(DocumentKind.WORKFLOW, ACCREDITATION))
     names = list(definition.states)
     counts = {name: 0 for name in names}
