@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import and_, case, distinct, func, select
 
 from catalog.models import Item, ItemStatus, Record, RecordKind
 from ils import metrics
@@ -44,3 +44,42 @@ def recent_share(library_id: int | None, start: date | None, end: date | None) -
     recent = db.session.scalar(select(func.count()).select_from(Record).where(
         Record.id.in_(held), Record.kind == RecordKind.BIBLIOGRAPHIC, Record.year >= year - 4)) or 0
     return round(100.0 * recent / total, 1) if total else 0.0
+
+
+# --- the same figures for many libraries in one query (the DPK dashboard) ---------------------------
+
+def _held(library_ids: list[int], end: date | None):  # type: ignore[no-untyped-def]
+    stmt = select(Item.library_id, Item.record_id).where(Item.status != ItemStatus.WITHDRAWN,
+                                                         Item.library_id.in_(library_ids))
+    if end is not None:
+        stmt = stmt.where(Item.acquired_on <= end)
+    return stmt.subquery()
+
+
+@metrics.grouped("catalog.titles")
+def titles_by_library(library_ids: list[int], start: date | None, end: date | None) -> dict[int, float]:
+    """Distinct titles held per library."""
+    held = _held(library_ids, end)
+    rows = db.session.execute(select(held.c.library_id, func.count(distinct(held.c.record_id)))
+                              .group_by(held.c.library_id))
+    return {library_id: float(count) for library_id, count in rows}
+
+
+@metrics.grouped("catalog.copies")
+def copies_by_library(library_ids: list[int], start: date | None, end: date | None) -> dict[int, float]:
+    """Copies held per library."""
+    held = _held(library_ids, end)
+    rows = db.session.execute(select(held.c.library_id, func.count()).group_by(held.c.library_id))
+    return {library_id: float(count) for library_id, count in rows}
+
+
+@metrics.grouped("catalog.titles.recent_share")
+def recent_share_by_library(library_ids: list[int], start: date | None, end: date | None) -> dict[int, float]:
+    """Percentage of held titles published in the last five years, per library."""
+    held = _held(library_ids, end)
+    year = (end or date.today()).year
+    recent = case((and_(Record.kind == RecordKind.BIBLIOGRAPHIC, Record.year >= year - 4), held.c.record_id))
+    rows = db.session.execute(select(held.c.library_id, func.count(distinct(held.c.record_id)),
+                                     func.count(distinct(recent)))
+                              .join(Record, Record.id == held.c.record_id).group_by(held.c.library_id))
+    return {library_id: (round(100.0 * new / total, 1) if total else 0.0) for library_id, total, new in rows}

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from ils import metrics
 from ils.extensions import db
 from workflows.models import LibraryFact, PopulationFigure
-from workflows.services.figures import activity_totals
+from workflows.services.figures import activity_totals, activity_totals_by_library
 
 
 @metrics.register("workflows.activities", description="Literacy and inclusion activities held")
@@ -22,6 +22,18 @@ def activities(library_id: int | None, start: date | None, end: date | None) -> 
 def participants(library_id: int | None, start: date | None, end: date | None) -> float:
     """Participants of the activities held in the period."""
     return float(activity_totals(library_id, start, end)[1])
+
+
+@metrics.grouped("workflows.activities")
+def activities_by_library(library_ids: list[int], start: date | None, end: date | None) -> dict[int, float]:
+    """Activities held per library in the period."""
+    return {i: float(n) for i, (n, _p) in activity_totals_by_library(library_ids, start, end).items()}
+
+
+@metrics.grouped("workflows.participants")
+def participants_by_library(library_ids: list[int], start: date | None, end: date | None) -> dict[int, float]:
+    """Participants per library in the period."""
+    return {i: float(p) for i, (_n, p) in activity_totals_by_library(library_ids, start, end).items()}
 
 
 @metrics.register("workflows.trained_staff", description="Library staff with library training (entered figure)")

@@ -242,14 +242,14 @@ def refresh_prefill(*, actor: Actor, assessment_id: int, now: datetime | None = 
 
 # --- SNP ----------------------------------------------------------------------------------------
 
-def snp_gaps(library: Library, *, today: date) -> list[Gap]:
+def snp_gaps(library: Library, *, today: date, figures: dict[str, float | None] | None = None) -> list[Gap]:
     """The library's SNP gap analysis with today's figures (empty when its type has no standard)."""
     standards = documents.parse(documents.current(DocumentKind.SNP, DocumentKind.SNP.value))
     try:
         standard = standard_for(standards, library.type.value)
     except KeyError:
         return []
-    return gap_analysis(standard, library_figures(library, today=today))
+    return gap_analysis(standard, figures if figures is not None else library_figures(library, today=today))
 
 
 def open_gaps(gaps: list[Gap]) -> int:

@@ -16,6 +16,7 @@ from workflows import engine
 from workflows.models import AccreditationResult, DocumentKind, Instance
 from workflows.services import accreditation, documents
 from workflows.services.access import visible_libraries
+from workflows.services.figures import figures_of_libraries
 
 ACCREDITATION = "akreditasi"
 # Figures compared this year (to date) with the same part of last year.
@@ -59,6 +60,20 @@ def figures_compared(library_id: int | None, today: date) -> tuple[dict[str, flo
     return this, last
 
 
+def compared_by_library(library_ids: list[int], today: date) -> dict[int, tuple[dict[str, float], dict[str, float]]]:
+    """``figures_compared`` for many libraries, one query per figure and period."""
+    ago = _same_day_last_year(today)
+    this: dict[str, dict[int, float]] = {}
+    last: dict[str, dict[int, float]] = {}
+    for name in KEY_FIGURES + LEVEL_FIGURES:
+        level = name in LEVEL_FIGURES
+        this[name] = metrics.values(name, library_ids=library_ids, start=None if level else date(today.year, 1, 1),
+                                    end=today)
+        last[name] = metrics.values(name, library_ids=library_ids, start=None if level else date(ago.year, 1, 1),
+                                    end=ago)
+    return {i: ({n: this[n][i] for n in this}, {n: last[n][i] for n in last}) for i in library_ids}
+
+
 def status_of(result: AccreditationResult | None, instance: Instance | None, today: date,
               warn_days: int = 180) -> str:
     """accredited / expiring (within warn_days) / expired / in_progress / not_started."""
@@ -71,8 +86,10 @@ def status_of(result: AccreditationResult | None, instance: Instance | None, tod
     return "in_progress" if instance is not None else "not_started"
 
 
-def library_row(library: Library, *, today: date, now: datetime, with_figures: bool = True) -> LibraryRow:
-    """Everything the dashboard shows about one library."""
+def library_row(library: Library, *, today: date, now: datetime, with_figures: bool = True,
+                figures: dict[str, float | None] | None = None,
+                compared: tuple[dict[str, float], dict[str, float]] | None = None) -> LibraryRow:
+    """Everything the dashboard shows about one library (``figures``/``compared``: already read in bulk)."""
     from workflows.services.instances import open_instance, view_of
 
     instance = open_instance(library.id, ACCREDITATION)
@@ -83,12 +100,12 @@ def library_row(library: Library, *, today: date, now: datetime, with_figures: b
     warn = int(definition.params.get("reaccreditation_notice_days", 180))
     row = LibraryRow(library=library, result=result, status=status_of(result, instance, today, warn),
                      instance=instance)
-    gaps = accreditation.snp_gaps(library, today=today)
+    gaps = accreditation.snp_gaps(library, today=today, figures=figures)
     row.gaps_total, row.gaps_open = len(gaps), accreditation.open_gaps(gaps)
     if instance is not None:
         row.step = engine.next_step(documents.parse(instance.definition), view_of(instance, gaps=gaps), now)
     if with_figures:
-        row.this_year, row.last_year = figures_compared(library.id, today)
+        row.this_year, row.last_year = compared if compared is not None else figures_compared(library.id, today)
     return row
 
 
@@ -103,7 +120,12 @@ def library_rows(*, actor: Actor, today: date, now: datetime, library_type: str 
         stmt = stmt.where(Library.type == LibraryType(library_type))
     if kecamatan:
         stmt = stmt.where(Library.kecamatan == kecamatan)
-    return [library_row(lib, today=today, now=now) for lib in db.session.scalars(stmt)]
+    libraries = list(db.session.scalars(stmt))
+    ids = [lib.id for lib in libraries]
+    every_figure = figures_of_libraries(libraries, today=today)
+    every_comparison = compared_by_library(ids, today)
+    return [library_row(lib, today=today, now=now, figures=every_figure[lib.id], compared=every_comparison[lib.id])
+            for lib in libraries]
 
 
 def totals(rows: list[LibraryRow]) -> dict[str, Any]:
@@ -137,10 +159,11 @@ def months_back(today: date, count: int = 12) -> list[tuple[date, date]]:
 def monthly(library_ids: list[int] | None, today: date, count: int = 12) -> dict[str, list[float]]:
     """Visits and loans per month, members and copies at each month's end (None ids: the city)."""
     spans = months_back(today, count)
-    targets: list[int | None] = [None] if library_ids is None else list(library_ids)
 
     def total(name: str, start: date | None, end: date) -> float:
-        return sum(metrics.value(name, library_id=lib, start=start, end=end) for lib in targets)
+        if library_ids is None:
+            return metrics.value(name, start=start, end=end)
+        return sum(metrics.values(name, library_ids=library_ids, start=start, end=end).values())
 
     return {
         "circulation.visits": [total("circulation.visits", a, b) for a, b in spans],

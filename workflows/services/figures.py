@@ -85,35 +85,64 @@ def activity_totals(library_id: int | None, start: date | None, end: date | None
     return int(count or 0), int(people or 0)
 
 
+def activity_totals_by_library(library_ids: list[int], start: date | None,
+                               end: date | None) -> dict[int, tuple[int, int]]:
+    """Activities and participants per library in a period (libraries without any are left out)."""
+    stmt = (select(Activity.library_id, func.count(Activity.id),
+                   func.coalesce(func.sum(Activity.participants_male + Activity.participants_female), 0))
+            .where(Activity.library_id.in_(library_ids)).group_by(Activity.library_id))
+    if start is not None:
+        stmt = stmt.where(Activity.held_on >= start)
+    if end is not None:
+        stmt = stmt.where(Activity.held_on <= end)
+    return {library_id: (int(count), int(people)) for library_id, count, people in db.session.execute(stmt)}
+
+
 def library_figures(library: Library, *, today: date) -> dict[str, float | None]:
     """Every figure of one library as of ``today`` (None: unknown, e.g. a fact not entered)."""
+    return figures_of_libraries([library], today=today)[library.id]
+
+
+def figures_of_libraries(libraries: list[Library], *, today: date) -> dict[int, dict[str, float | None]]:
+    """Every figure of several libraries as of ``today``, one query per figure for all of them."""
     start, end = last_year(today)
-    days = open_days_per_week(library)
-    open_days = days * WEEKS_PER_YEAR
-    weekly_hours = library.weekly_open_minutes / 60
-    visits = metrics.value("circulation.visits", library_id=library.id, start=start, end=end)
-    activities, participants = activity_totals(library.id, start, end)
-    share = metrics.value("catalog.titles.recent_share", library_id=library.id, end=today)
-    figures: dict[str, float | None] = {
-        "catalog.titles": metrics.value("catalog.titles", library_id=library.id, end=today),
-        "catalog.copies": metrics.value("catalog.copies", library_id=library.id, end=today),
-        # The catalog metric is a percentage; figures are fractions (0.1 = 10 %).
-        "catalog.titles.recent_share": share / 100.0,
-        "circulation.visits_per_open_day": round(visits / open_days, 2) if open_days else None,
-        "circulation.loans_last_year": metrics.value("circulation.loans", library_id=library.id,
-                                                     start=start, end=end),
-        "circulation.active_members": metrics.value("circulation.active_members", library_id=library.id, end=today),
-        "circulation.new_members_last_year": metrics.value("circulation.new_members", library_id=library.id,
-                                                           start=start, end=end),
-        "library.open_days_per_week": float(days),
-        "library.open_hours_per_day": round(weekly_hours / days, 2) if days else 0.0,
-        "workflows.activities_last_year": float(activities),
-        "workflows.participants_last_year": float(participants),
-    }
-    entered = facts_of(library.id)
-    for fact in FACTS:
-        figures[f"fact.{fact.key}"] = entered.get(fact.key)
-    return figures
+    ids = [library.id for library in libraries]
+
+    def each(name: str, since: date | None = None) -> dict[int, float]:
+        return metrics.values(name, library_ids=ids, start=since, end=end)
+
+    titles, copies, share = each("catalog.titles"), each("catalog.copies"), each("catalog.titles.recent_share")
+    visits, loans = each("circulation.visits", start), each("circulation.loans", start)
+    members, new = each("circulation.active_members"), each("circulation.new_members", start)
+    held = activity_totals_by_library(ids, start, end)
+    entered: dict[int, dict[str, float]] = {i: {} for i in ids}
+    for library_id, key, value in db.session.execute(select(LibraryFact.library_id, LibraryFact.key, LibraryFact.value)
+                                                      .where(LibraryFact.library_id.in_(ids))):
+        entered[library_id][key] = value
+    out: dict[int, dict[str, float | None]] = {}
+    for library in libraries:
+        i = library.id
+        days = open_days_per_week(library)
+        open_days = days * WEEKS_PER_YEAR
+        activities, participants = held.get(i, (0, 0))
+        figures: dict[str, float | None] = {
+            "catalog.titles": titles[i],
+            "catalog.copies": copies[i],
+            # The catalog metric is a percentage; figures are fractions (0.1 = 10 %).
+            "catalog.titles.recent_share": share[i] / 100.0,
+            "circulation.visits_per_open_day": round(visits[i] / open_days, 2) if open_days else None,
+            "circulation.loans_last_year": loans[i],
+            "circulation.active_members": members[i],
+            "circulation.new_members_last_year": new[i],
+            "library.open_days_per_week": float(days),
+            "library.open_hours_per_day": round(library.weekly_open_minutes / 60 / days, 2) if days else 0.0,
+            "workflows.activities_last_year": float(activities),
+            "workflows.participants_last_year": float(participants),
+        }
+        for fact in FACTS:
+            figures[f"fact.{fact.key}"] = entered[i].get(fact.key)
+        out[i] = figures
+    return out
 
 
 def set_facts(*, actor: Actor, library_id: int, values: dict[str, Any], now: datetime | None = None) -> list[str]:
