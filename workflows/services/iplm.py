@@ -20,7 +20,7 @@ from workflows.models import DocumentKind, LibraryFact, PopulationFigure
 from workflows.services import documents
 from workflows.services.access import require_library
 from workflows.services.accreditation import snp_gaps
-from workflows.services.figures import open_days_per_week
+from workflows.services.figures import figures_of_libraries, open_days_per_week
 
 POPULATION_FIELDS = ("residents", "pupils", "students", "employees")
 
@@ -90,13 +90,12 @@ def _libraries() -> list[Library]:
 def daily_visits(libraries: list[Library], start: date, end: date) -> float:
     """The city's average visits per open day: each library's visits over its open days, summed."""
     days = (end - start).days + 1
+    visits = metrics.values("circulation.visits", library_ids=[lib.id for lib in libraries], start=start, end=end)
     total = 0.0
     for library in libraries:
         per_week = open_days_per_week(library)
-        if per_week == 0:
-            continue
-        visits = metrics.value("circulation.visits", library_id=library.id, start=start, end=end)
-        total += visits / (per_week * days / 7)
+        if per_week:
+            total += visits[library.id] / (per_week * days / 7)
     return round(total, 2)
 
 
@@ -106,9 +105,10 @@ def numerators(year: int, *, today: date) -> dict[str, float | None]:
     libraries = _libraries()
     staff_rows = db.session.execute(select(func.count(), func.coalesce(func.sum(LibraryFact.value), 0))
                                     .where(LibraryFact.key == "staff_total")).one()
+    figures = figures_of_libraries(libraries, today=end)
     meeting = 0
     for library in libraries:
-        gaps = snp_gaps(library, today=end)
+        gaps = snp_gaps(library, today=end, figures=figures[library.id])
         if gaps and all(gap.met is True for gap in gaps):
             meeting += 1
     return {
