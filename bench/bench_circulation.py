@@ -8,9 +8,10 @@ libraries (unique barcodes), P patrons (category "umum", active, card numbers as
 client and two SIP2 kiosk accounts. Rows go in with ``ils.bulk.insert_rows``; then VACUUM ANALYZE.
 It starts its own redis-server (jobs and login rate limits) and measures:
 
-- ``api``: gunicorn (2 sync workers: tech-baseline 7 measured sync best) serving the app with
-  DevelopmentConfig + DATABASE_URL/REDIS_URL/SECRET_KEY from the environment. C client threads,
-  each logged in through the real /login form (CSRF token) as staff of its own library, loop
+- ``api``: gunicorn (2 sync workers: tech-baseline 7 measured sync best; ``--worker-class gthread``
+  to compare) serving the app with DevelopmentConfig + DATABASE_URL/REDIS_URL/SECRET_KEY from the
+  environment. C client threads (``http.client``, HTTP/1.1 over TCP, the session cookie kept by
+  hand), each logged in through the real /login form (CSRF token) as staff of its own library, loop
   ``POST /api/v1/circulation/checkout`` {card, barcode, request_key} then ``POST .../checkin``
   {barcode} over their own items and patrons for S seconds after a warm-up. Client wall time per
   request: p50/p95/p99/max, requests/s per kind, every non-2xx or exception counted as an error.
@@ -44,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import http.client
 import json
 import os
 import platform
@@ -63,6 +65,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 REPO = Path(__file__).resolve().parent.parent
@@ -381,50 +384,97 @@ def build(app: Any, pg_url: str, db_name: str, n_patrons: int, n_items: int, cli
 # --- the JSON API ---------------------------------------------------------------------------------
 
 class ApiClient:
-    """A staff member's browser session: real login form, then JSON calls with the X-CSRFToken header."""
+    """A staff member's browser session: real login form, then JSON calls with the X-CSRFToken header.
+
+    Plain ``http.client`` over TCP (HTTP/1.1) with the cookies kept by hand: the client threads share
+    the machine with the servers they measure, and ``requests`` cost them about three times as much
+    CPU per call. The connection is reused while the server keeps it open (gunicorn's sync workers
+    close it after each answer, so those requests each open a new one, as a browser would).
+    """
 
     def __init__(self, base: str, username: str) -> None:
-        import requests
-
-        self.base = base
+        parts = urlsplit(base)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.username = username
-        self.http = requests.Session()
+        self.cookies: dict[str, str] = {}
         self.token = ""
+        self.conn: http.client.HTTPConnection | None = None
+
+    def _request(self, method: str, path: str, body: bytes | None = None,
+                 headers: dict[str, str] | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
+        """One request and its whole answer (status, headers, body); cookies taken from Set-Cookie."""
+        send = dict(headers or {})
+        if self.cookies:
+            send["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            try:
+                self.conn.request(method, path, body=body, headers=send)
+                answer = self.conn.getresponse()
+                data = answer.read()
+                break
+            except (ConnectionError, http.client.HTTPException):
+                # A kept-alive connection the server closed meanwhile: retry once on a new one.
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise
+        if answer.will_close:
+            self.conn.close()
+            self.conn = None
+        for line in answer.headers.get_all("Set-Cookie") or ():
+            pair, _, attributes = line.partition(";")
+            name, _, value = pair.strip().partition("=")
+            if not value or "max-age=0" in attributes.lower() or "expires=thu, 01 jan 1970" in attributes.lower():
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+        return answer.status, answer.headers, data
 
     def login(self) -> None:
         """GET /login, POST the form with its CSRF token, then fetch an API token."""
-        page = self.http.get(f"{self.base}/login", timeout=30)
-        tag = re.search(r"<input[^>]*name=\"csrf_token\"[^>]*>", page.text)
+        _status, _headers, page = self._request("GET", "/login")
+        tag = re.search(r"<input[^>]*name=\"csrf_token\"[^>]*>", page.decode())
         value = re.search(r"value=\"([^\"]+)\"", tag.group(0)) if tag else None
         if value is None:
             raise RuntimeError("no csrf_token on the login page")
-        answer = self.http.post(f"{self.base}/login", timeout=30, allow_redirects=False, data={
-            "csrf_token": value.group(1), "username": self.username, "password": STAFF_PASSWORD})
-        if answer.status_code != 302:
-            raise RuntimeError(f"login of {self.username} answered {answer.status_code}")
-        probe = self.http.get(f"{self.base}{API}/patrons", params={"q": "Bench"}, timeout=30)
-        if probe.status_code != 200 or "X-CSRFToken" not in probe.headers:
-            raise RuntimeError(f"API probe answered {probe.status_code}")
-        self.token = probe.headers["X-CSRFToken"]
+        form = urlencode({"csrf_token": value.group(1), "username": self.username, "password": STAFF_PASSWORD})
+        status, _headers, _body = self._request("POST", "/login", form.encode(),
+                                                {"Content-Type": "application/x-www-form-urlencoded"})
+        if status != 302:
+            raise RuntimeError(f"login of {self.username} answered {status}")
+        status, headers, _body = self._request("GET", f"{API}/patrons?q=Bench")
+        if status != 200 or "X-CSRFToken" not in headers:
+            raise RuntimeError(f"API probe answered {status}")
+        self.token = headers["X-CSRFToken"]
 
     def post(self, path: str, body: dict[str, Any]) -> tuple[int, float, str]:
         """(status, seconds, body text if not 2xx); status 0 is an exception."""
         started = time.perf_counter()
         try:
-            answer = self.http.post(f"{self.base}{API}/{path}", json=body, timeout=60,
-                                    headers={"X-CSRFToken": self.token})
+            status, headers, data = self._request("POST", f"{API}/{path}", json.dumps(body).encode(), {
+                "Content-Type": "application/json", "X-CSRFToken": self.token})
         except Exception as exc:  # noqa: BLE001 - counted and reported, never hidden
             return 0, time.perf_counter() - started, f"{type(exc).__name__}: {exc}"[:200]
         elapsed = time.perf_counter() - started
-        self.token = answer.headers.get("X-CSRFToken", self.token)
-        return answer.status_code, elapsed, "" if 200 <= answer.status_code < 300 else answer.text[:200]
+        self.token = headers.get("X-CSRFToken", self.token)
+        return status, elapsed, "" if 200 <= status < 300 else data.decode(errors="replace")[:200]
 
 
-def _start_gunicorn(env: dict[str, str], tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
+def _gunicorn_args(worker_class: str, threads: int) -> list[str]:
+    """Two workers (the issue's setup) of the chosen class; gthread also gets its threads per worker."""
+    args = ["-w", "2", "-k", worker_class]
+    return args + ["--threads", str(threads)] if worker_class == "gthread" else args
+
+
+def _start_gunicorn(env: dict[str, str], tmp: Path, worker_class: str = "sync",
+                    threads: int = 4) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     errors = (tmp / "gunicorn.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}",
-                             "--timeout", "120", "--log-level", "warning", "ils:create_app()"],
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", *_gunicorn_args(worker_class, threads),
+                             "-b", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning",
+                             "ils:create_app()"],
                             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=errors)
     _wait_for_port(port, proc, log_file=tmp / "gunicorn.log")
     import requests
@@ -756,7 +806,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
 
             env = dict(os.environ, ILS_CONFIG="config.DevelopmentConfig", DATABASE_URL=db_url, REDIS_URL=redis_url,
                        SECRET_KEY=secret, ILS_INSTANCE_PATH=str(tmp / "instance"))
-            gunicorn_proc, port = _start_gunicorn(env, tmp)
+            gunicorn_proc, port = _start_gunicorn(env, tmp, args.worker_class, args.threads)
             base = f"http://127.0.0.1:{port}"
             workers = _children(gunicorn_proc.pid)
 
@@ -849,7 +899,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
                        "warmup_cycles": args.warmup, "ab_rounds": args.ab_rounds, "sip2_rounds": args.sip2_rounds},
         "setup": {"database": f"{db_name} (private, dropped at the end)", "database_mb": city["database_mb"],
                   "seconds": round(setup_s, 1), "steps_s": city["timings"],
-                  "server": "gunicorn -w 2 -k sync (tech-baseline 7: sync beat gthread and waitress)",
+                  "server": "gunicorn " + " ".join(_gunicorn_args(args.worker_class, args.threads)),
                   "config": "config.DevelopmentConfig + DATABASE_URL, REDIS_URL, SECRET_KEY (random) from the "
                             "environment; argon2 at production cost",
                   "redis": "own redis-server on 127.0.0.1 (started and stopped by the bench)",
@@ -893,6 +943,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=10, help="unrecorded cycles before each measurement")
     parser.add_argument("--ab-rounds", type=int, default=150, help="interleaved rounds of the 500-loan test")
     parser.add_argument("--sip2-rounds", type=int, default=200, help="checkout+checkin round trips per kiosk")
+    parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync",
+                        help="gunicorn worker class of the 2 workers (sync: the issue's setup)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker with gthread")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1/postgres",
                         help="PostgreSQL server (any database; the bench creates and drops its own)")
     parser.add_argument("--profile", default=None, help="write a cProfile of the in-process 500-loan rounds")

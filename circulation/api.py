@@ -106,9 +106,11 @@ def _title(record_id: int) -> str:
     return db.session.scalar(select(Record.title).where(Record.id == record_id)) or ""
 
 
-def _loan(loan: Loan) -> dict[str, Any]:
+def _loan(loan: Loan, title: str | None = None) -> dict[str, Any]:
+    """A loan as JSON; ``title`` when the service already read it (else one query for it)."""
     return {"id": loan.id, "item_id": loan.item_id, "barcode": loan.item.barcode, "record_id": loan.record_id,
-            "title": _title(loan.record_id), "library_id": loan.library_id, "checked_out_at": _iso(loan.checked_out_at),
+            "title": _title(loan.record_id) if title is None else title, "library_id": loan.library_id,
+            "checked_out_at": _iso(loan.checked_out_at),
             "due_at": _iso(loan.due_at), "renewals": loan.renewals, "returned_at": _iso(loan.returned_at),
             "channel": loan.channel, "overridden": bool(loan.override_reason), "no_block": loan.no_block}
 
@@ -200,7 +202,7 @@ def api_checkout() -> Response:
         return _refused(exc)
     # The answer is built before the commit, which expires every object (reading them again after it
     # would open a second transaction per request).
-    payload = _loan(result.loan)
+    payload = _loan(result.loan, result.title)
     payload.update({"created": result.created, "overridden": result.overridden})
     db.session.commit()
     return _json(payload, 201 if result.created else 200)
@@ -214,7 +216,8 @@ def api_checkin() -> Response:
     result = desk.checkin(actor=require_actor(), barcode=_text(body, "barcode"), library_id=_library(body),
                           now=_now(), channel="api")
     payload = {"item_id": result.item.id, "barcode": result.item.barcode, "action": result.action,
-               "loan": _loan(result.loan) if result.loan else None, "fee": _fee(result.fee) if result.fee else None,
+               "loan": _loan(result.loan, result.title) if result.loan else None,
+               "fee": _fee(result.fee) if result.fee else None,
                "hold_id": result.hold.id if result.hold else None,
                "destination_library_id": result.destination.id if result.destination else None,
                "messages": result.messages}

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from catalog import bib
 from catalog.models import AcquisitionSource, CatalogSettings, Counter, Item, ItemStatus, ItemType, Record, RecordKind
@@ -227,20 +227,28 @@ def set_status(*, item_id: int, status: ItemStatus, actor: Actor, note: str = ""
     return item
 
 
-def lock_by_barcode(barcode: str) -> Item | None:
-    """The item with this barcode, locked for the rest of the transaction (circulation desks, R1).
+# Built once: every checkout and check-in runs it, and a statement object keeps its cache key, so
+# SQLAlchemy neither rebuilds nor re-hashes it per request. Keyed by "take a row lock?" (PostgreSQL).
+_LOCK_WITH_TITLE = {
+    False: select(Item, Record.title).join(Record, Record.id == Item.record_id)
+    .where(Item.barcode == bindparam("barcode")).execution_options(populate_existing=True)}
+_LOCK_WITH_TITLE[True] = _LOCK_WITH_TITLE[False].with_for_update(of=Item)
+
+
+def lock_with_title(barcode: str) -> tuple[Item, str] | None:
+    """The item with this barcode, locked for the rest of the transaction (circulation desks, R1), and its title.
 
     PostgreSQL takes a row lock; SQLite writers already hold the database lock (BEGIN IMMEDIATE).
-    The row is re-read so a desk that waited for the lock sees the other desk's change.
+    The row is re-read so a desk that waited for the lock sees the other desk's change. The title
+    comes in the same query because the desk's answer shows it.
     """
-    stmt = select(Item).where(Item.barcode == barcode.strip()).execution_options(populate_existing=True)
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=Item)
-    return db.session.scalar(stmt)
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    row = db.session.execute(_LOCK_WITH_TITLE[postgresql], {"barcode": barcode.strip()}).first()
+    return None if row is None else (row[0], row[1])
 
 
 def lock_item(item_id: int) -> Item | None:
-    """The item with this id, locked like ``lock_by_barcode``."""
+    """The item with this id, locked like ``lock_with_title``."""
     stmt = select(Item).where(Item.id == item_id).execution_options(populate_existing=True)
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=Item)

@@ -12,8 +12,9 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from catalog.models import Item, ItemStatus
 from catalog.services import items as catalog_items
@@ -21,9 +22,10 @@ from circulation import policy
 from circulation.models import Fee, FeeKind, Hold, HoldStatus, Loan, Patron
 from circulation.policy import Check, Resolution, Situation
 from circulation.services import holds as hold_services
+from circulation.services import lookups
 from circulation.services import patrons as patron_services
-from circulation.services.common import (CheckFailed, ItemNotFound, calendar_for, local_today, rule_rows, rupiah,
-                                         settings_for)
+from circulation.services.common import (CheckFailed, ItemNotFound, PatronNotFound, calendar_for, local_today,
+                                         rule_rows, rupiah, settings_for)
 from ils import audit
 from ils.authz import Actor, can, require
 from ils.errors import Conflict, NotFound
@@ -56,6 +58,7 @@ class CheckoutResult:
     created: bool
     checks: list[Check] = field(default_factory=list)
     overridden: list[str] = field(default_factory=list)
+    title: str | None = None  # the record's title, when the checkout read it anyway (None: not read)
 
 
 @dataclass
@@ -69,6 +72,7 @@ class CheckinResult:
     destination: Library | None  # another library (transit) or None: stays here
     action: str  # shelve | hold_shelf | transit_hold | transit_home | stays
     messages: list[str] = field(default_factory=list)
+    title: str = ""  # the record's title
 
 
 def resolve(item: Item, patron: Patron) -> Resolution | None:
@@ -78,19 +82,10 @@ def resolve(item: Item, patron: Patron) -> Resolution | None:
 
 
 def situation(patron: Patron, item: Item | None, terms: dict[str, Any] | None, *, now: datetime) -> Situation:
-    """Gather the values the policy checks need (one query per figure)."""
+    """Gather the values the policy checks need (one query for all the figures)."""
     today = local_today(item.library_id if item else patron.home_library_id, now)
     settings = settings_for(item.library_id if item else patron.home_library_id)
-    unpaid = (select(func.coalesce(func.sum(Fee.amount - Fee.paid - Fee.waived), 0))
-              .where(Fee.patron_id == patron.id, Fee.settled_at.is_(None)).scalar_subquery())
-    holds = (select(func.count()).where(Hold.patron_id == patron.id, Hold.record_id == (item.record_id if item else -1),
-                                         Hold.status.in_(hold_services.OPEN)).scalar_subquery())
-    counts = db.session.execute(
-        select(func.count(),
-               func.count().filter(Loan.due_at < now),
-               func.count().filter(Loan.item_library_id == (item.library_id if item else -1)),
-               unpaid, holds)  # one round trip for the loan counts, the unpaid fees and the holds
-        .where(Loan.patron_id == patron.id, Loan.returned_at.is_(None))).one()
+    counts = lookups.loan_counts(patron.id, item, now=now)
     captured_for = None
     if item is not None and item.status in (ItemStatus.ON_HOLD_SHELF, ItemStatus.IN_TRANSIT):
         captured_for = db.session.scalar(select(Hold.patron_id).where(
@@ -121,11 +116,19 @@ def _due(library_id: int, terms: dict[str, Any], now: datetime, *, renewal: bool
     return calendar.due_at(now, days=int(terms["loan_days"]))
 
 
-def _item(barcode: str, *, lock: bool) -> Item:
-    item = catalog_items.lock_by_barcode(barcode) if lock else catalog_items.item_by_barcode(barcode.strip())
+def _item(barcode: str) -> Item:
+    item = catalog_items.item_by_barcode(barcode.strip())
     if item is None:
         raise ItemNotFound()
     return item
+
+
+def _locked_item(barcode: str) -> tuple[Item, str]:
+    """The scanned item, locked (R1), with its title (the answer shows it)."""
+    found = catalog_items.lock_with_title(barcode)
+    if found is None:
+        raise ItemNotFound()
+    return found
 
 
 def active_loan(item_id: int) -> Loan | None:
@@ -137,7 +140,7 @@ def explain(*, actor: Actor, card_number: str, barcode: str, library_id: int, no
     """For a patron and an item: the rule that applies, why that row, and every check (read-only)."""
     require(actor, "circulation.desk", library_id)
     patron = patron_services.require_by_card(card_number)
-    item = _item(barcode, lock=False)
+    item = _item(barcode)
     resolution = resolve(item, patron)
     terms = policy.terms_of(resolution.rule) if resolution else None
     checks = policy.checkout_checks(situation(patron, item, terms, now=now))
@@ -160,18 +163,17 @@ def checkout(*, actor: Actor, card_number: str, barcode: str, library_id: int, n
     the PIN); it must be the patron of ``card_number``.
     """
     require(actor, "circulation.desk", library_id)
-    if request_key:
-        previous = db.session.scalar(select(Loan).where(Loan.request_key == request_key))
-        if previous is not None:
-            return _repeat(previous, card_number, barcode)
-    if patron is None or patron.card_number != card_number.strip():
-        patron = patron_services.require_by_card(card_number)
-    item = _item(barcode, lock=True)
+    patron, previous = lookups.patron_and_repeat(card_number, request_key or None, patron)
+    if previous is not None:
+        return _repeat(previous, card_number, barcode)
+    if patron is None:
+        raise PatronNotFound()
+    item, title = _locked_item(barcode)
     # Status and loans change together (both here), so an available copy has no loan; were the two
     # ever out of step, the partial unique index still refuses a second loan.
     current = None if item.status == ItemStatus.AVAILABLE else active_loan(item.id)
     if current is not None and current.patron_id == patron.id:
-        return CheckoutResult(loan=current, created=False)
+        return CheckoutResult(loan=current, created=False, title=title)
     resolution = resolve(item, patron)
     terms = policy.terms_of(resolution.rule) if resolution else None
     state = situation(patron, item, terms, now=now)
@@ -191,8 +193,11 @@ def checkout(*, actor: Actor, card_number: str, barcode: str, library_id: int, n
                 terms=terms, checked_out_at=now, due_at=_due(library_id, terms, now), channel=channel,
                 request_key=request_key, no_block=no_block, override_reason=override_reason.strip()[:300],
                 actor_label=actor.label)
+    set_committed_value(loan, "item", item)  # the answer reads loan.item; the locked row is that item
     db.session.add(loan)
     try:
+        # The status change writes the search outbox, which flushes the new loan and the item together.
+        catalog_items.circulate(item, ItemStatus.ON_LOAN, now=now)
         db.session.flush()
     except IntegrityError:
         # The item row lock makes this unreachable on SQLite and PostgreSQL; were another transaction
@@ -201,13 +206,12 @@ def checkout(*, actor: Actor, card_number: str, barcode: str, library_id: int, n
                                  hard=True)]) from None
     if state.holds_on_title:
         hold_services.fill_on_checkout(item=item, patron=patron, loan=loan, now=now)
-    catalog_items.circulate(item, ItemStatus.ON_LOAN, now=now)
     patron.last_activity_on = local_today(library_id, now)
-    audit.record(actor, "loan.checkout", object_type="loan", object_id=loan.id, library_id=library_id,
-                 details={"item": item.id, "channel": channel, "override": overridden,
-                          "reason": override_reason.strip()[:300], "no_block": no_block}, now=now)
+    audit.write(actor, "loan.checkout", object_type="loan", object_id=loan.id, library_id=library_id,
+                details={"item": item.id, "channel": channel, "override": overridden,
+                         "reason": override_reason.strip()[:300], "no_block": no_block}, now=now)
     db.session.flush()
-    return CheckoutResult(loan=loan, created=True, checks=checks, overridden=overridden)
+    return CheckoutResult(loan=loan, created=True, checks=checks, overridden=overridden, title=title)
 
 
 def _repeat(loan: Loan, card_number: str, barcode: str) -> CheckoutResult:
@@ -237,9 +241,9 @@ def checkin(*, actor: Actor, barcode: str, library_id: int, now: datetime, chann
             returned_at: datetime | None = None) -> CheckinResult:
     """Take an item back at any library: close the loan, charge a fine, fill a hold or send it home."""
     require(actor, "circulation.desk", library_id)
-    item = _item(barcode, lock=True)
+    item, title = _locked_item(barcode)
     when = min(returned_at or now, now)
-    loan = active_loan(item.id)
+    loan, waiting = lookups.checkin_loan(item)
     fee = None
     messages: list[str] = []
     if loan is not None:
@@ -249,16 +253,17 @@ def checkin(*, actor: Actor, barcode: str, library_id: int, now: datetime, chann
     elif item.status == ItemStatus.LOST:
         messages.append(str(_l("This item was marked lost and has been found")))
         _found(item, actor=actor, now=now)
-    route = hold_services.route_item(item=item, at_library_id=library_id, actor=actor, now=now)
+    route = hold_services.route_item(item=item, at_library_id=library_id, actor=actor, now=now,
+                                     holds_waiting=waiting)
     messages.extend(route.messages)
-    audit.record(actor, "loan.checkin", object_type="item", object_id=item.id, library_id=library_id,
-                 details={"loan": loan.id if loan else None, "action": route.action, "channel": channel,
-                          "fee": fee.amount if fee else 0}, now=now)
+    audit.write(actor, "loan.checkin", object_type="item", object_id=item.id, library_id=library_id,
+                details={"loan": loan.id if loan else None, "action": route.action, "channel": channel,
+                         "fee": fee.amount if fee else 0}, now=now)
     db.session.flush()
     if loan is None and not route.received and route.action == "shelve":
         messages.append(str(_l("This item was not on loan")))
     return CheckinResult(item=item, loan=loan, fee=fee, hold=route.hold, destination=route.destination,
-                         action=route.action, messages=messages)
+                         action=route.action, messages=messages, title=title)
 
 
 def _close_loan(loan: Loan, *, library_id: int, when: datetime, actor: Actor, now: datetime) -> Fee | None:
@@ -340,7 +345,7 @@ def renewal_checks(loan: Loan, patron: Patron, *, now: datetime) -> list[Check]:
 def renew_by_barcode(*, actor: Actor, barcode: str, now: datetime, channel: str = "desk",
                      patron_id: int | None = None) -> Loan:
     """Renew the active loan of the item with this barcode."""
-    item = _item(barcode, lock=False)
+    item = _item(barcode)
     loan = active_loan(item.id)
     if loan is None:
         raise NotFound(_l("This item is not on loan."))

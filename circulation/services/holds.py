@@ -247,20 +247,27 @@ def _shelf_days(item: Item, hold: Hold) -> int:
     return int(found.rule.hold_shelf_days) if found else 3
 
 
-def route_item(*, item: Item, at_library_id: int, actor: Actor, now: datetime) -> Route:
-    """Decide where a scanned-in item goes: a hold's shelf, a transit, home, or the shelf here."""
+def route_item(*, item: Item, at_library_id: int, actor: Actor, now: datetime,
+               holds_waiting: bool | None = None) -> Route:
+    """Decide where a scanned-in item goes: a hold's shelf, a transit, home, or the shelf here.
+
+    ``holds_waiting`` False: the caller found no waiting hold this copy could fill earlier in the
+    transaction, so the queue is not read again (None: unknown, read it).
+    """
     # Only a copy in transit has an open transit row (both change together here).
     transit = _open_transit(item.id) if item.status == ItemStatus.IN_TRANSIT else None
     if transit is not None:
         transit.received_at = now
-    route = _route(item=item, at_library_id=at_library_id, actor=actor, now=now, transit=transit)
+    route = _route(item=item, at_library_id=at_library_id, actor=actor, now=now, transit=transit,
+                   holds_waiting=holds_waiting)
     if transit is not None:
         route.received = True
         route.messages.insert(0, str(_l("Received from %(library)s", library=transit.from_library.name)))
     return route
 
 
-def _route(*, item: Item, at_library_id: int, actor: Actor, now: datetime, transit: Transit | None) -> Route:
+def _route(*, item: Item, at_library_id: int, actor: Actor, now: datetime, transit: Transit | None,
+           holds_waiting: bool | None) -> Route:
     messages: list[str] = []
     if transit is not None:
         hold = db.session.get(Hold, transit.hold_id) if transit.hold_id else None
@@ -278,7 +285,7 @@ def _route(*, item: Item, at_library_id: int, actor: Actor, now: datetime, trans
                                                      Hold.status == HoldStatus.READY))
         if ready is not None:
             return Route("hold_shelf", hold=ready, messages=[str(_l("Already on the hold shelf"))])
-    hold = _capture(item, at_library_id, now=now)
+    hold = None if holds_waiting is False else _capture(item, at_library_id, now=now)
     if hold is not None:
         if hold.pickup_library_id == at_library_id:
             _to_shelf(hold, item, now=now)
