@@ -78,6 +78,10 @@ STAFF_PASSWORD = "Meja-Sirkulasi-2026!"
 KIOSK_PASSWORD = "Kios-Lobi-2026!"
 PIN = "2468"
 LOANS_FOR_HEAVY_PATRON = 500
+# The rest of the city's circulation, so the loan table and its statistics look like a lived-in year:
+# a tenth of the copies on loan to other patrons (1-3 each, some overdue), and one returned, anonymised
+# loan per copy from the past year.
+ACTIVE_SHARE = 10
 WEEKDAY_HOURS = {day: [["08:00", "16:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat")}
 TARGETS = {"api_p95_ms": 50.0, "loans500_ratio": 1.3, "sip2_checkout_p95_ms": 30.0}
 API = "/api/v1/circulation"
@@ -224,13 +228,19 @@ def _plan(n_patrons: int, n_items: int, clients: int, seed: int) -> dict[str, An
     def items_of(lib: int) -> list[int]:
         return list(range(lib, n_items, LIBRARIES))
 
-    loaned = [i for i in range(n_items) if i % LIBRARIES in quiet][:LOANS_FOR_HEAVY_PATRON]
+    quiet_items = [i for i in range(n_items) if i % LIBRARIES in quiet]
+    loaned = quiet_items[:LOANS_FOR_HEAVY_PATRON]
     pool = rng.sample(range(2, n_patrons), PATRONS_PER_CLIENT * (clients + 1))
+    taken = set(pool)
+    borrowers = [j for j in range(2, n_patrons) if j not in taken]
+    city_loaned = quiet_items[LOANS_FOR_HEAVY_PATRON:][:max(0, n_items // ACTIVE_SHARE - LOANS_FOR_HEAVY_PATRON)]
     client_items = {c: items_of(c) for c in range(clients)}
     for c in client_items:
         rng.shuffle(client_items[c])
     return {
         "ab_lib": ab_lib, "sip_lib": sip_lib, "loaned_items": loaned,
+        # (item, borrower) for the other active loans: consecutive items go to one borrower, 1-3 each.
+        "city_loans": [(i, borrowers[(k * 2 // 5) % len(borrowers)]) for k, i in enumerate(city_loaned)],
         "client_items": client_items, "ab_items": items_of(ab_lib), "sip_items": items_of(sip_lib),
         "client_patrons": {c: pool[c * PATRONS_PER_CLIENT:(c + 1) * PATRONS_PER_CLIENT] for c in range(clients)},
         "sip_patrons": pool[clients * PATRONS_PER_CLIENT:],
@@ -367,6 +377,41 @@ def build(app: Any, pg_url: str, db_name: str, n_patrons: int, n_items: int, cli
         active = db.session.scalar(select(func.count()).select_from(Loan).where(
             Loan.patron_id == heavy_id, Loan.returned_at.is_(None)))
         timings["accounts_rule_loans"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        city_rule = db.session.scalar(select(CirculationRule).where(CirculationRule.library_id.is_(None))
+                                      .order_by(CirculationRule.id).limit(1))
+        city_terms, city_rule_id = policy.terms_of(city_rule), city_rule.id
+        loan_rows = []
+        for k, (i, j) in enumerate(plan["city_loans"]):  # about one in seven overdue
+            out_at = now - timedelta(days=k % 21, minutes=k % 600)
+            loan_rows.append((item_ids[i], record_ids[i // 2 % n_records], patron_ids[j], "umum",
+                              lib_ids[j % LIBRARIES], lib_ids[i % LIBRARIES], lib_ids[i % LIBRARIES], city_rule_id,
+                              city_terms, out_at, out_at + timedelta(days=18), "desk", "bench:city"))
+        history = random.Random(11)
+        for i in range(n_items):  # returned and anonymised (patron_id NULL), over the past year
+            out_at = now - timedelta(days=history.randint(8, 365), minutes=history.randint(0, 600))
+            back_at = out_at + timedelta(days=history.randint(1, 20))
+            loan_rows.append((item_ids[i], record_ids[i // 2 % n_records], None, "umum", lib_ids[i % LIBRARIES],
+                              lib_ids[i % LIBRARIES], lib_ids[i % LIBRARIES], city_rule_id, city_terms, out_at,
+                              out_at + timedelta(days=14), "desk", "bench:history", back_at,
+                              lib_ids[i % LIBRARIES], True))
+        active_rows = len(plan["city_loans"])
+        _bulk(Loan.__table__, ["item_id", "record_id", "patron_id", "patron_category", "patron_home_library_id",
+                               "library_id", "item_library_id", "rule_id", "terms", "checked_out_at", "due_at",
+                               "channel", "actor_label"], loan_rows[:active_rows])
+        _bulk(Loan.__table__, ["item_id", "record_id", "patron_id", "patron_category", "patron_home_library_id",
+                               "library_id", "item_library_id", "rule_id", "terms", "checked_out_at", "due_at",
+                               "channel", "actor_label", "returned_at", "return_library_id", "anonymised"],
+              loan_rows[active_rows:])
+        db.session.execute(text("UPDATE catalog_item SET status = :s, status_changed_at = :now WHERE id = ANY(:ids)"),
+                           {"s": ItemStatus.ON_LOAN.value, "now": now,
+                            "ids": [item_ids[i] for i, _j in plan["city_loans"]]})
+        db.session.commit()
+        city_active = db.session.scalar(select(func.count()).select_from(Loan).where(
+            Loan.returned_at.is_(None))) - active
+        city_history = db.session.scalar(select(func.count()).select_from(Loan).where(Loan.returned_at.is_not(None)))
+        timings["city_loans"] = time.perf_counter() - started
         rule_id = rule.id
         db.session.remove()
         db.engine.dispose()
@@ -377,7 +422,8 @@ def build(app: Any, pg_url: str, db_name: str, n_patrons: int, n_items: int, cli
         size_mb = conn.execute("SELECT pg_database_size(current_database()) / 1e6").fetchone()[0]
     timings["vacuum_analyze"] = time.perf_counter() - started
     return {"lib_ids": lib_ids, "lib_codes": lib_codes, "cards": cards, "staff": staff,
-            "heavy_active_loans": active, "rule_id": rule_id, "database_mb": round(float(size_mb), 1),
+            "heavy_active_loans": active, "city_active_loans": city_active, "city_returned_loans": city_history,
+            "rule_id": rule_id, "database_mb": round(float(size_mb), 1),
             "timings": {k: round(v, 1) for k, v in timings.items()}, "records": n_records}
 
 
@@ -863,9 +909,11 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             from ils.extensions import db
 
             with app.app_context():
+                seeded = city["heavy_active_loans"] + city["city_active_loans"]
                 left_open = db.session.scalar(select(func.count()).select_from(Loan).where(
-                    Loan.returned_at.is_(None))) - city["heavy_active_loans"]
-                loans_made = db.session.scalar(select(func.count()).select_from(Loan)) - city["heavy_active_loans"]
+                    Loan.returned_at.is_(None))) - seeded
+                loans_made = db.session.scalar(select(func.count()).select_from(Loan)) - seeded \
+                    - city["city_returned_loans"]
                 server_version = db.session.scalar(sqlalchemy.text("SHOW server_version"))
                 db.session.remove()
                 db.engine.dispose()
