@@ -34,10 +34,10 @@ from circulation.policy import Check
 from circulation.services import desk, fees, holds, patrons
 from circulation.services.common import CheckFailed
 from circulation.views import bp
+from ils.api import optional_positive_int, positive_int
 from ils.auth import require_actor
 from ils.errors import NotFound, ValidationFailed
 from ils.extensions import db
-from ils.views import MAX_ID
 
 API = "/api/v1/circulation"
 
@@ -64,26 +64,12 @@ def _text(body: dict[str, Any], name: str, *, required: bool = True, limit: int 
     return str(value).strip()
 
 
-def _int(value: Any, name: str, *, required: bool = True) -> int | None:
-    if value in (None, ""):
-        if required:
-            raise ValidationFailed(_("The field %(name)s is required.", name=name), field=name)
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValidationFailed(_("The field %(name)s must be a number.", name=name), field=name) from None
-    if not 0 < number <= MAX_ID:
-        raise ValidationFailed(_("The field %(name)s is out of range.", name=name), field=name)
-    return number
-
-
 def _library(body: dict[str, Any] | None = None) -> int:
     actor = require_actor()
     if actor.library_id is not None:
         return actor.library_id
     value = (body or {}).get("library_id", request.args.get("library_id"))
-    library_id = _int(value, "library_id")
+    library_id = positive_int(value, "library_id")
     assert library_id is not None
     return library_id
 
@@ -262,7 +248,7 @@ def api_hold_place() -> Response:
     """Place a hold: ``{"card", "record_id" | "barcode", "pickup_library_id"}`` (barcode: that copy only)."""
     body = _body()
     patron = patrons.require_by_card(_text(body, "card"))
-    record_id = _int(body.get("record_id"), "record_id", required=False)
+    record_id = optional_positive_int(body.get("record_id"), "record_id")
     item_id = None
     if body.get("barcode"):
         item = item_by_barcode(_text(body, "barcode"))
@@ -271,7 +257,7 @@ def api_hold_place() -> Response:
         item_id, record_id = item.id, item.record_id
     if record_id is None:
         raise ValidationFailed(_("Give a title number or a copy barcode."), field="record_id")
-    pickup = _int(body.get("pickup_library_id"), "pickup_library_id", required=False) or _library(body)
+    pickup = optional_positive_int(body.get("pickup_library_id"), "pickup_library_id") or _library(body)
     try:
         hold = holds.place(actor=require_actor(), patron=patron, record_id=record_id, item_id=item_id,
                            pickup_library_id=pickup, now=_now(), channel="api")
@@ -308,7 +294,7 @@ def api_fees(patron_id: int) -> Response:
 def api_pay(patron_id: int) -> Response:
     """Take a payment: ``{"amount", "method"?}`` (cash, transfer, qris); answers the receipt."""
     body = _body()
-    amount = _int(body.get("amount"), "amount")
+    amount = positive_int(body.get("amount"), "amount")
     assert amount is not None
     receipt = fees.pay(actor=require_actor(), patron_id=patron_id, amount=amount, library_id=_library(body),
                        now=_now(), method=_text(body, "method", required=False) or "cash")
@@ -323,7 +309,7 @@ def api_pay(patron_id: int) -> Response:
 def api_waive(fee_id: int) -> Response:
     """Waive part or all of a fee: ``{"amount", "reason"}``."""
     body = _body()
-    amount = _int(body.get("amount"), "amount")
+    amount = positive_int(body.get("amount"), "amount")
     assert amount is not None
     line = fees.waive(actor=require_actor(), fee_id=fee_id, amount=amount, reason=_text(body, "reason", limit=300),
                       now=_now())

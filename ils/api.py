@@ -24,6 +24,7 @@ from flask_wtf.csrf import generate_csrf
 from ils.auth import permission_required
 from ils.errors import IlsError, ValidationFailed
 from ils.extensions import db
+from ils.views import MAX_ID
 
 
 class ApiProblem(IlsError):
@@ -76,3 +77,24 @@ def json_body() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValidationFailed(_("Send a JSON object."))
     return body
+
+
+def positive_int(value: Any, name: str) -> int:
+    """A required JSON field holding an id or a positive whole number (at most what an id column holds)."""
+    number = optional_positive_int(value, name)
+    if number is None:
+        raise ValidationFailed(_("The field %(name)s is required.", name=name), field=name)
+    return number
+
+
+def optional_positive_int(value: Any, name: str) -> int | None:
+    """As positive_int, but a missing or empty field gives None."""
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed(_("The field %(name)s must be a number.", name=name), field=name) from None
+    if not 0 < number <= MAX_ID:
+        raise ValidationFailed(_("The field %(name)s is out of range.", name=name), field=name)
+    return number
