@@ -130,12 +130,16 @@ def _patron(patron: Patron, *, personal: bool) -> dict[str, Any]:
 @bp.route(f"{API}/patrons", methods=["GET"])
 @api_view("patron.view")
 def api_patrons() -> Response:
-    """Find patrons: a full card number finds anyone in the city; names search the actor's libraries."""
+    """Find patrons: a full card number finds anyone in the city; names search the actor's libraries.
+
+    Like the search page, the list carries card, name, category, home library, status and expiry only:
+    contact details and the masked NIK come with ``GET /patrons/<id>``, whose every call is audited.
+    """
     actor = require_actor()
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     found, total = patrons.search_patrons(actor=actor, query=request.args.get("q", "")[:100], limit=25,
                                           offset=(page - 1) * 25)
-    return _json({"items": [_patron(p, personal=patrons.may_see_personal(actor, p)) for p in found],
+    return _json({"items": [_patron(p, personal=False) for p in found],
                   "page": page, "pages": (total + 24) // 25, "total": total})
 
 
@@ -218,7 +222,7 @@ def api_renew() -> Response:
     body = _body()
     _library(body)
     try:
-        loan = desk.renew_by_barcode(actor=require_actor(), barcode=_text(body, "barcode"), now=_now(), channel="desk")
+        loan = desk.renew_by_barcode(actor=require_actor(), barcode=_text(body, "barcode"), now=_now(), channel="api")
     except CheckFailed as exc:
         return _refused(exc)
     payload = _loan(loan)
@@ -234,6 +238,7 @@ def api_explain() -> Response:
     if not card or not barcode:
         raise ValidationFailed(_("Give card and barcode."))
     e = desk.explain(actor=require_actor(), card_number=card, barcode=barcode, library_id=_library(), now=_now())
+    db.session.commit()  # the audit row of the look
     rule = e.resolution.rule if e.resolution else None
     return _json({"allowed": e.allowed, "checks": _checks(e.checks), "due_at": _iso(e.due_at),
                   "rule": None if rule is None else {"id": rule.id, "library_id": rule.library_id,

@@ -17,7 +17,10 @@ def sip2_group() -> None:
 @click.option("--idle-timeout", default=300.0, show_default=True, type=float,
               help="Seconds of silence before a kiosk connection is closed.")
 def serve_command(host: str, port: int, idle_timeout: float) -> None:
-    """Serve SIP2 2.00 to kiosks; each kiosk logs in (93) with an account made under Circulation > SIP2."""
+    """Serve SIP2 2.00 to kiosks; each kiosk logs in (93) with an account made under Circulation > SIP2.
+
+    After login a kiosk's dates are its library's local time (ILS_DEFAULT_TIMEZONE before login).
+    """
     from circulation.sip2 import serve
     from circulation.sip2.service import DatabaseBackend
 

@@ -1,4 +1,5 @@
-"""Demo circulation for the Bontang-like network: members, loans (some overdue), holds, fees, visits.
+"""Demo circulation for the Bontang-like network: members, loans (some overdue), holds, fees, visits and
+in-library use.
 
 Everything is invented for the demo (names are common Indonesian names drawn at random). It runs
 after the catalog demo and is idempotent: it does nothing once demo members exist.
@@ -11,8 +12,8 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import func, select
 
 from catalog.models import Item, ItemStatus, ItemType
-from circulation.models import (CirculationRule, CirculationSettings, LibraryClosure, Patron, PatronStatus,
-                                SipAccount, Visit)
+from circulation.models import (CirculationRule, CirculationSettings, InHouseUse, LibraryClosure, Patron,
+                                PatronStatus, SipAccount, Visit)
 from circulation.services import desk, fees, holds, patrons
 from circulation.services.common import CheckFailed
 from ils.authz import Actor
@@ -205,6 +206,7 @@ def _visits(rng: random.Random, codes: dict[str, Library], today: date) -> None:
         if library.code in ("DPK", "YPK"):
             continue
         busy = 40 if library.code == "PUKB" else 12 if library.code.startswith(("KEC", "SMA", "SMP", "PT")) else 6
+        shelf = db.session.scalars(select(Item.id).where(Item.library_id == library.id).order_by(Item.id).limit(40)).all()
         # Back to 1 January of last year, so the DPK dashboard can set this year against last year;
         # visits grow by about half over the period (the story: transformation brings people in).
         for days_ago in range(1, visit_days):
@@ -218,5 +220,9 @@ def _visits(rng: random.Random, codes: dict[str, Library], today: date) -> None:
                 if size:
                     rows.append(Visit(library_id=library.id, at=at, local_date=day, member=member, category=category,
                                       purpose=rng.choice(PURPOSES), gender=rng.choice("LP"), group_size=size))
+            read_here = max(0, int(rng.gauss(level / 4, level / 10)))  # baca di tempat: books left on the tables
+            if read_here and shelf:
+                rows.append(InHouseUse(library_id=library.id, item_id=rng.choice(shelf), at=at, local_date=day,
+                                       count=read_here))
     db.session.add_all(rows)
     db.session.flush()

@@ -89,12 +89,15 @@ def positive_int(value: Any, name: str) -> int:
 
 def optional_positive_int(value: Any, name: str) -> int | None:
     """As positive_int, but a missing or empty field gives None."""
-    if value in (None, ""):
+    if value is None or value == "":
         return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValidationFailed(_("The field %(name)s must be a number.", name=name), field=name) from None
+    # Whole numbers only, as JSON numbers or digits in a string: 1500.7 is not silently 1500, nor true 1.
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        raise ValidationFailed(_("The field %(name)s must be a number.", name=name), field=name)
     if not 0 < number <= MAX_ID:
         raise ValidationFailed(_("The field %(name)s is out of range.", name=name), field=name)
     return number

@@ -245,6 +245,24 @@ def test_register_screen(client: FlaskClient, net: Network) -> None:
     assert patron.nik_last4 == NIK[-4:] and patron.home_library_id == net.a.id
 
 
+def test_nik_never_reaches_the_logs(client: FlaskClient, net: Network, caplog: pytest.LogCaptureFixture) -> None:
+    """Every logger at DEBUG (SQL statements and their parameters included) while a NIK is typed,
+    refused as a duplicate, matched and shown: no record carries it, with or without spaces."""
+    caplog.set_level("DEBUG")  # the root logger and so every logger that propagates
+    for name in ("sqlalchemy.engine", "werkzeug", "ils", "circulation"):
+        caplog.set_level("DEBUG", logger=name)
+    login_en(client, "u.circulation")
+    assert client.post("/circulation/patrons/new", data=form_data(nik=NIK)).status_code == 302
+    spaced = " ".join(re.findall("....", NIK))
+    again = client.post("/circulation/patrons/new", data=form_data(name="Rudi Hartono", nik=spaced))
+    assert again.status_code == 200  # the duplicate is refused on the form
+    patron = db.session.scalar(select(Patron))
+    assert client.get(f"/circulation/patrons/{patron.id}").status_code == 200
+    logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
+    assert any("circ_patron" in r.getMessage() for r in caplog.records)  # the SQL was really captured
+    assert NIK not in logged and NIK[:12] not in logged and spaced not in logged
+
+
 def test_register_screen_minor_and_guardian_card(client: FlaskClient, net: Network) -> None:
     """A child without consent is refused on the form; with the guardian's card and consent, registered."""
     mother = register(desk(net), adult(name="Ratna Dewi", phone="0813-1111-2222", email=""))

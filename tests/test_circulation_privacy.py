@@ -234,7 +234,7 @@ def test_erase_screen_refusal_and_scope(client: FlaskClient, net: Network) -> No
 # --- export ---------------------------------------------------------------------------------------
 
 def test_export_holds_everything_we_keep(net: Network) -> None:
-    """Profile with the clear NIK, consents, loans and history, holds, fees and payments, notices, who looked."""
+    """Profile (NIK masked), consents, loans and history, holds, fees and payments, notices, who looked."""
     patron = budi(net)
     lend_and_return(net, patron)
     desk.checkout(actor=staff(net, "circulation"), card_number=patron.card_number, barcode="A0001",
@@ -250,7 +250,8 @@ def test_export_holds_everything_we_keep(net: Network) -> None:
     db.session.commit()
     assert json.loads(json.dumps(data)) == data  # plain JSON values only
     profile = data["profile"]
-    assert (profile["name"], profile["nik"], profile["phone"]) == (NAME, NIK, PHONE)
+    assert (profile["name"], profile["phone"]) == (NAME, PHONE)
+    assert profile["nik"] == patron.nik_masked and profile["nik"].endswith(NIK[-4:]) and NIK not in json.dumps(data)
     assert profile["pin_set"] is True and "4821" not in json.dumps(data) and "argon" not in json.dumps(data)
     assert profile["photo"]["content_type"] == "image/jpeg"
     assert [w["name"] for w in profile["guardian_of"]] == ["Siti Aminah"]

@@ -220,3 +220,35 @@ def test_a_verified_pin_is_remembered_briefly_and_only_that_pin(kiosk_city: dict
         assert wrong.get("CQ") == "N" and calls == [PIN, PIN, "9999"]  # a wrong PIN is always checked
     finally:
         k.socket.close()
+
+
+def test_dates_are_the_kiosk_librarys_local_time(kiosk_city: dict) -> None:
+    """A library in WIT (UTC+9): after login the due date (AH) and the transaction date are its local
+    time, one hour ahead of the server's default WITA; before login the server's zone is used."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from ils.models import Library
+
+    with _writing():
+        db.session.get(Library, kiosk_city["library"].id).timezone = "Asia/Jayapura"
+        db.session.commit()
+    k = Kiosk(kiosk_city["server"].port)
+    try:
+        before = parse_frame(k.ask("9900302.00"))
+        assert parse_frame(k.ask("9300CNsipuser|COsippass|CPLOBI|")).fixed["ok"] == "1"
+        tx = "20261127    100000"
+        out = parse_frame(k.ask(f"11NN{tx}{' ' * 18}AOPKB|AA{kiosk_city['siti'].card_number}|AB39999000002|AC|AD{PIN}|"))
+        assert out.fixed["ok"] == "1"
+        fresh()
+        loan = db.session.scalar(select(Loan).where(Loan.patron_id == kiosk_city["siti"].id))
+        wit, wita = ZoneInfo("Asia/Jayapura"), ZoneInfo("Asia/Makassar")
+        assert out.get("AH") == loan.due_at.astimezone(wit).strftime("%Y%m%d    %H%M%S")
+        assert out.get("AH") != loan.due_at.astimezone(wita).strftime("%Y%m%d    %H%M%S")
+        stamp = datetime.strptime(out.fixed["transaction_date"], "%Y%m%d    %H%M%S")
+        wall_wit = datetime.now(wit).replace(tzinfo=None)
+        assert abs((stamp - wall_wit).total_seconds()) < 120
+        old = datetime.strptime(before.fixed["date_time_sync"], "%Y%m%d    %H%M%S")
+        assert abs((old - datetime.now(wita).replace(tzinfo=None)).total_seconds()) < 120
+    finally:
+        k.socket.close()

@@ -28,6 +28,7 @@ def test_demo_network_is_bontang_shaped_and_idempotent(app: Flask) -> None:
     assert roles == set(Role)
     with app.app_context():
         _demo_workflows_tell_a_story()
+        _demo_circulation_is_lived_in()
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0 and "(0 libraries and 0 accounts created now)" in second.output
     with app.app_context():
@@ -57,6 +58,32 @@ def _demo_workflows_tell_a_story() -> None:
     assert snapshots >= 20 * len(city_goals) // 2
     assert db.session.scalar(select(func.count()).select_from(Activity)) >= 50
     assert iplm.compute(today.year, today=today).index is not None
+
+
+def _demo_circulation_is_lived_in() -> None:
+    """Members in several libraries (minors with their guardian's consent among them), loans out with some overdue,
+    holds waiting and on the shelf, fees, visitor counts and in-library use: what the desk, the OPAC
+    account and the statistics show on first run. The demo skips a step a rule refuses; these counts
+    catch a rule change that would empty it."""
+    from circulation.models import Fee, Hold, HoldStatus, InHouseUse, Loan, Patron, PatronStatus, Visit
+    from ils.mixins import utcnow
+
+    def count(stmt) -> int:  # noqa: ANN001 - a select of count()
+        return int(db.session.scalar(stmt) or 0)
+
+    active = select(func.count()).select_from(Patron).where(Patron.status == PatronStatus.ACTIVE)
+    assert count(active) >= 100
+    assert count(select(func.count(func.distinct(Patron.home_library_id)))) >= 5
+    assert count(select(func.count()).select_from(Patron).where(Patron.guardian_consent_at.is_not(None))) >= 1
+    out = select(func.count()).select_from(Loan).where(Loan.returned_at.is_(None))
+    assert count(out) >= 10 and count(out.where(Loan.due_at < utcnow())) >= 3
+    assert count(select(func.count()).select_from(Loan).where(Loan.returned_at.is_not(None))) >= 10
+    holds = dict(db.session.execute(select(Hold.status, func.count()).group_by(Hold.status)).all())
+    assert holds.get(HoldStatus.WAITING, 0) >= 2 and holds.get(HoldStatus.READY, 0) >= 1
+    assert count(select(func.count()).select_from(Fee)) >= 5
+    assert count(select(func.count(func.distinct(Visit.library_id)))) >= 5
+    assert count(select(func.count()).select_from(Visit)) >= 1000
+    assert count(select(func.count()).select_from(InHouseUse)) >= 1
 
 
 def test_demo_logins_match_accounts() -> None:

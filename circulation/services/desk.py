@@ -137,9 +137,14 @@ def active_loan(item_id: int) -> Loan | None:
 
 
 def explain(*, actor: Actor, card_number: str, barcode: str, library_id: int, now: datetime) -> Explanation:
-    """For a patron and an item: the rule that applies, why that row, and every check (read-only)."""
+    """For a patron and an item: the rule that applies, why that row, and every check.
+
+    Changes nothing but the audit log: the answer shows the patron's name and standing, so the look is
+    recorded like any staff view of a patron (the caller commits).
+    """
     require(actor, "circulation.desk", library_id)
     patron = patron_services.require_by_card(card_number)
+    audit.record(actor, "patron.explain", object_type="patron", object_id=patron.id, library_id=library_id, now=now)
     item = _item(barcode)
     resolution = resolve(item, patron)
     terms = policy.terms_of(resolution.rule) if resolution else None

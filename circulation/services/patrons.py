@@ -122,7 +122,7 @@ def search_patrons(*, actor: Actor, query: str = "", library_id: int | None = No
 # --- validation ------------------------------------------------------------------------------------
 
 def _clean(data: dict[str, Any], *, today: date) -> dict[str, Any]:
-    clean = {k: v for k, v in data.items() if k in EDITABLE}
+    clean = {k: _typed(k, v) for k, v in data.items() if k in EDITABLE}
     for key, value in list(clean.items()):
         if isinstance(value, str):
             clean[key] = value.strip()
@@ -136,7 +136,7 @@ def _clean(data: dict[str, Any], *, today: date) -> dict[str, Any]:
     if "category_code" in clean and db.session.get(PatronCategory, clean["category_code"]) is None:
         raise ValidationFailed(_l("Unknown member category."), field="category_code")
     for key in ("home_library_id", "school_library_id"):
-        if clean.get(key) and db.session.get(Library, int(clean[key])) is None:
+        if clean.get(key) is not None and db.session.get(Library, clean[key]) is None:
             raise ValidationFailed(_l("Unknown library."), field=key)
     born = clean.get("birth_date")
     if born and (born > today or born.year < 1900):
@@ -151,6 +151,21 @@ def _clean(data: dict[str, Any], *, today: date) -> dict[str, Any]:
     if clean.get("notice_channel", "email") not in ("email", "webhook", "none"):
         raise ValidationFailed(_l("Unknown notice channel."), field="notice_channel")
     return clean
+
+
+def _typed(key: str, value: Any) -> Any:
+    """The value in its column's Python type, or ValidationFailed: forms send text, the API sends any
+    JSON, and a number where a name belongs must be a clear error, not a crash."""
+    if value is None:
+        return None
+    kind = Patron.__table__.c[key].type.python_type
+    if kind is int and isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if kind is int and isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 2**31 - 1:
+        return value
+    if kind is not int and isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
+        return value
+    raise ValidationFailed(_l("The field %(name)s is not valid.", name=key), field=key)
 
 
 def normalise_phone(value: str, *, field: str = "phone") -> str:

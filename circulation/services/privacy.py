@@ -112,7 +112,11 @@ def _audit_about(patron_id: int) -> list[AuditEvent]:
 
 
 def export_data(*, patron_id: int, now: datetime) -> dict[str, Any]:
-    """Everything held about a patron, as JSON-ready values (UU PDP Pasal 32); the export is audited."""
+    """Everything held about a patron, as JSON-ready values (UU PDP Pasal 32); the export is audited.
+
+    The NIK is the one value given masked, as on every screen: the full number stays out of every
+    export (a downloaded file outlives the session). The patron sees it whole at the desk with the KTP.
+    """
     patron = db.session.get(Patron, patron_id)
     if patron is None or patron.status == PatronStatus.ERASED:
         raise PatronNotFound()
@@ -123,7 +127,7 @@ def export_data(*, patron_id: int, now: datetime) -> dict[str, Any]:
     wards = db.session.scalars(select(Patron).where(Patron.guardian_id == patron.id).order_by(Patron.id))
     profile = {
         "card_number": patron.card_number, "name": patron.name, "status": patron.status.value,
-        "block_reason": patron.block_reason, "nik": nik.reveal_nik(patron),
+        "block_reason": patron.block_reason, "nik": patron.nik_masked or None,
         "birth_date": _iso(patron.birth_date), "gender": patron.gender, "phone": patron.phone,
         "whatsapp": patron.whatsapp, "email": patron.email, "address": patron.address,
         "kelurahan": patron.kelurahan, "kecamatan": patron.kecamatan, "institution": patron.institution,

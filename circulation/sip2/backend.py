@@ -24,6 +24,7 @@ class KioskSession:
     checkout_ok: bool = True
     renewal_ok: bool = True
     offline_ok: bool = False  # may the kiosk store transactions while offline and send them no-block later?
+    timezone: str = ""  # the library's IANA zone: SIP2 dates are its local time ("" = the server's default)
 
 
 class PatronBlock(enum.IntEnum):

@@ -47,7 +47,7 @@ def utc_now() -> datetime:
 class ServerSettings:
     """How the server behaves; the defaults suit kiosks on a library LAN in Bontang (WITA)."""
 
-    timezone_name: str = "Asia/Makassar"  # SIP2 dates with a blank zone are this library-local time
+    timezone_name: str = "Asia/Makassar"  # before login, and for a library without a zone; after login: the library's
     idle_timeout: float = 300.0  # seconds without a byte before a connection is closed
     max_line: int = 4096  # longest frame accepted; longer input is garbage or an attack
     status_before_login: bool = True  # answer 99 before 93, as many kiosks send it first
@@ -129,6 +129,15 @@ class Conversation:
     def _now(self) -> str:
         return format_sip_date(self.settings.clock(), self.zone)
 
+    def _zone_of(self, session: KioskSession | None) -> ZoneInfo:
+        """The logged-in kiosk's library zone (its dates are local time there), else the server's."""
+        if session is not None and session.timezone:
+            try:
+                return ZoneInfo(session.timezone)
+            except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+                log.warning("SIP2 %s: unknown time zone %r for %s", self.peer, session.timezone, session.library_code)
+        return self.settings.zone
+
     def _login(self, request: Message) -> bytes:
         # Only plain-text credentials (algorithms "0") exist in practice; anything else cannot match.
         plain = request.fixed["uid_algorithm"] == "0" and request.fixed["pwd_algorithm"] == "0"
@@ -137,6 +146,7 @@ class Conversation:
         if plain and login and password is not None:
             session = self.backend.login(login, password, request.get("CP") or "")
         self.session = session
+        self.zone = self._zone_of(session)
         reply = build_response(request, "94", {"ok": "1" if session else "0"})
         if session is not None:
             self.login_failures = 0

@@ -115,7 +115,7 @@ class DatabaseBackend:
             account.last_login_at = _now()
             library = db.session.get(Library, account.library_id)
             return KioskSession(kiosk_login=account.login, library_code=library.code, library_name=library.name,
-                                location=location or library.code)
+                                location=location or library.code, timezone=library.timezone)
         return self._run(work)
 
     def _pin_ok(self, account: SipAccount, patron: Patron, pin: str | None) -> bool | None:

@@ -247,6 +247,7 @@ def explain() -> str:
         try:
             explanation = services.explain(actor=require_actor(), card_number=form.card.data,
                                            barcode=form.barcode.data, library_id=library_id, now=_now())
+            db.session.commit()  # the audit row of the look
         except IlsError as exc:
             flash(exc.message, "danger")
     return render("circulation/explain.html", form=form, explanation=explanation,
