@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from catalog.bib import MarcDict, control, fields, fold, normalise_isbn, normalise_issn, strip_isbd, subfields
-from catalog.bib import _subject as heading  # the catalog's own subject-heading form (a -- x -- z)
+from catalog.bib import subject_heading as heading  # the catalog's own subject-heading form (a -- x -- z)
 
 # The fifteen elements in the order of the DCMES, which is also our output order.
 ELEMENTS = ("title", "creator", "subject", "description", "publisher", "contributor", "date", "type",

@@ -1,7 +1,7 @@
 """Circulation as JSON under /api/v1/circulation: patrons, checkout, check-in, renewal, holds, fees, explainer.
 
 Same rules as the desk pages: each view carries the page's permission and the services check the
-library scope. Authentication and CSRF work as for the catalog API (see catalog/api.py): the staff
+library scope. Authentication and CSRF work as for every API (see ils/api.py): the staff
 session cookie, and the ``X-CSRFToken`` header on writes (every response carries a fresh token).
 
 Desk library
@@ -23,10 +23,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from flask import Response, request
-from sqlalchemy import select
 from flask_babel import gettext as _
+from sqlalchemy import select
 
-from catalog.api import _json, api_view
 from catalog.models import Record
 from catalog.services.items import item_by_barcode
 from circulation.models import Fee, Hold, Loan, Patron
@@ -34,7 +33,7 @@ from circulation.policy import Check
 from circulation.services import desk, fees, holds, patrons
 from circulation.services.common import CheckFailed
 from circulation.views import bp
-from ils.api import optional_positive_int, positive_int
+from ils.api import api_view, json_body, json_response, optional_positive_int, positive_int
 from ils.auth import require_actor
 from ils.errors import NotFound, ValidationFailed
 from ils.extensions import db
@@ -44,13 +43,6 @@ API = "/api/v1/circulation"
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationFailed(_("Send a JSON object."))
-    return body
 
 
 def _text(body: dict[str, Any], name: str, *, required: bool = True, limit: int = 100) -> str:
@@ -80,7 +72,7 @@ def _checks(checks: list[Check]) -> list[dict[str, Any]]:
 
 def _refused(exc: CheckFailed) -> Response:
     db.session.rollback()
-    return _json({"error": exc.message, "status": 422, "checks": _checks(exc.checks)}, 422)
+    return json_response({"error": exc.message, "status": 422, "checks": _checks(exc.checks)}, 422)
 
 
 def _iso(value: Any) -> str | None:
@@ -139,8 +131,8 @@ def api_patrons() -> Response:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     found, total = patrons.search_patrons(actor=actor, query=request.args.get("q", "")[:100], limit=25,
                                           offset=(page - 1) * 25)
-    return _json({"items": [_patron(p, personal=False) for p in found],
-                  "page": page, "pages": (total + 24) // 25, "total": total})
+    return json_response({"items": [_patron(p, personal=False) for p in found],
+                          "page": page, "pages": (total + 24) // 25, "total": total})
 
 
 @bp.route(f"{API}/patrons/<id:patron_id>", methods=["GET"])
@@ -154,14 +146,14 @@ def api_patron(patron_id: int) -> Response:
                  "holds": [_hold(h) for h in holds.patron_holds(patron.id)],
                  "fees": [_fee(f) for f in fees.open_fees(patron.id)], "balance": fees.balance(patron.id)})
     db.session.commit()
-    return _json(data)
+    return json_response(data)
 
 
 @bp.route(f"{API}/patrons", methods=["POST"])
 @api_view("patron.edit")
 def api_patron_create() -> Response:
     """Register a patron (JSON fields of the desk form; ``home_library_id`` defaults to the actor's)."""
-    body = _body()
+    body = json_body()
     data = {key: body[key] for key in patrons.EDITABLE if key in body and key not in ("birth_date", "expiry_date")}
     for key in ("birth_date", "expiry_date"):
         if body.get(key):
@@ -174,14 +166,14 @@ def api_patron_create() -> Response:
                               nik=body.get("nik") or None, guardian_consent=bool(body.get("guardian_consent")),
                               pin=body.get("pin") or None)
     db.session.commit()
-    return _json(_patron(patron, personal=True), 201)
+    return json_response(_patron(patron, personal=True), 201)
 
 
 @bp.route(f"{API}/checkout", methods=["POST"])
 @api_view("circulation.desk")
 def api_checkout() -> Response:
     """Lend an item: ``{"card", "barcode", "request_key"?, "override_reason"?}``."""
-    body = _body()
+    body = json_body()
     try:
         result = desk.checkout(actor=require_actor(), card_number=_text(body, "card"),
                                barcode=_text(body, "barcode"), library_id=_library(body), now=_now(),
@@ -195,14 +187,14 @@ def api_checkout() -> Response:
     payload = _loan(result.loan, result.title)
     payload.update({"created": result.created, "overridden": result.overridden})
     db.session.commit()
-    return _json(payload, 201 if result.created else 200)
+    return json_response(payload, 201 if result.created else 200)
 
 
 @bp.route(f"{API}/checkin", methods=["POST"])
 @api_view("circulation.desk")
 def api_checkin() -> Response:
     """Take an item back: ``{"barcode"}``; says where it goes next."""
-    body = _body()
+    body = json_body()
     result = desk.checkin(actor=require_actor(), barcode=_text(body, "barcode"), library_id=_library(body),
                           now=_now(), channel="api")
     payload = {"item_id": result.item.id, "barcode": result.item.barcode, "action": result.action,
@@ -212,14 +204,14 @@ def api_checkin() -> Response:
                "destination_library_id": result.destination.id if result.destination else None,
                "messages": result.messages}
     db.session.commit()
-    return _json(payload)
+    return json_response(payload)
 
 
 @bp.route(f"{API}/renew", methods=["POST"])
 @api_view("circulation.desk")
 def api_renew() -> Response:
     """Renew the loan of an item: ``{"barcode"}``."""
-    body = _body()
+    body = json_body()
     _library(body)
     try:
         loan = desk.renew_by_barcode(actor=require_actor(), barcode=_text(body, "barcode"), now=_now(), channel="api")
@@ -227,7 +219,7 @@ def api_renew() -> Response:
         return _refused(exc)
     payload = _loan(loan)
     db.session.commit()
-    return _json(payload)
+    return json_response(payload)
 
 
 @bp.route(f"{API}/explain", methods=["GET"])
@@ -240,18 +232,19 @@ def api_explain() -> Response:
     e = desk.explain(actor=require_actor(), card_number=card, barcode=barcode, library_id=_library(), now=_now())
     db.session.commit()  # the audit row of the look
     rule = e.resolution.rule if e.resolution else None
-    return _json({"allowed": e.allowed, "checks": _checks(e.checks), "due_at": _iso(e.due_at),
-                  "rule": None if rule is None else {"id": rule.id, "library_id": rule.library_id,
-                                                     "category": rule.category_code, "item_type": rule.item_type,
-                                                     "why": e.resolution.why,
-                                                     "shadowed": [r.id for r in e.resolution.shadowed]}})
+    return json_response({"allowed": e.allowed, "checks": _checks(e.checks), "due_at": _iso(e.due_at),
+                          "rule": None if rule is None else {"id": rule.id, "library_id": rule.library_id,
+                                                             "category": rule.category_code,
+                                                             "item_type": rule.item_type,
+                                                             "why": e.resolution.why,
+                                                             "shadowed": [r.id for r in e.resolution.shadowed]}})
 
 
 @bp.route(f"{API}/holds", methods=["POST"])
 @api_view("circulation.desk")
 def api_hold_place() -> Response:
     """Place a hold: ``{"card", "record_id" | "barcode", "pickup_library_id"}`` (barcode: that copy only)."""
-    body = _body()
+    body = json_body()
     patron = patrons.require_by_card(_text(body, "card"))
     record_id = optional_positive_int(body.get("record_id"), "record_id")
     item_id = None
@@ -270,7 +263,7 @@ def api_hold_place() -> Response:
         return _refused(exc)
     payload = _hold(hold)
     db.session.commit()
-    return _json(payload, 201)
+    return json_response(payload, 201)
 
 
 @bp.route(f"{API}/holds/<id:hold_id>/cancel", methods=["POST"])
@@ -281,7 +274,7 @@ def api_hold_cancel(hold_id: int) -> Response:
     hold = holds.cancel(actor=require_actor(), hold_id=hold_id, now=_now(),
                         reason=str(body.get("reason", ""))[:300] if isinstance(body, dict) else "")
     db.session.commit()
-    return _json(_hold(hold))
+    return json_response(_hold(hold))
 
 
 @bp.route(f"{API}/patrons/<id:patron_id>/fees", methods=["GET"])
@@ -291,34 +284,34 @@ def api_fees(patron_id: int) -> Response:
     patrons.get_patron(actor=require_actor(), patron_id=patron_id, now=_now(), purpose="api")
     data = {"items": [_fee(f) for f in fees.open_fees(patron_id)], "balance": fees.balance(patron_id)}
     db.session.commit()
-    return _json(data)
+    return json_response(data)
 
 
 @bp.route(f"{API}/patrons/<id:patron_id>/payments", methods=["POST"])
 @api_view("fees.collect")
 def api_pay(patron_id: int) -> Response:
     """Take a payment: ``{"amount", "method"?}`` (cash, transfer, qris); answers the receipt."""
-    body = _body()
+    body = json_body()
     amount = positive_int(body.get("amount"), "amount")
     assert amount is not None
     receipt = fees.pay(actor=require_actor(), patron_id=patron_id, amount=amount, library_id=_library(body),
                        now=_now(), method=_text(body, "method", required=False) or "cash")
     db.session.commit()
-    return _json({"receipt": receipt.number, "total": receipt.total,
-                  "lines": [{"fee_id": line.fee_id, "amount": line.amount} for line in receipt.lines],
-                  "balance": fees.balance(patron_id)}, 201)
+    return json_response({"receipt": receipt.number, "total": receipt.total,
+                          "lines": [{"fee_id": line.fee_id, "amount": line.amount} for line in receipt.lines],
+                          "balance": fees.balance(patron_id)}, 201)
 
 
 @bp.route(f"{API}/fees/<id:fee_id>/waive", methods=["POST"])
 @api_view("fees.waive")
 def api_waive(fee_id: int) -> Response:
     """Waive part or all of a fee: ``{"amount", "reason"}``."""
-    body = _body()
+    body = json_body()
     amount = positive_int(body.get("amount"), "amount")
     assert amount is not None
     line = fees.waive(actor=require_actor(), fee_id=fee_id, amount=amount, reason=_text(body, "reason", limit=300),
                       now=_now())
     db.session.commit()
-    return _json({"fee": _fee(line.fee), "waived": line.amount})
+    return json_response({"fee": _fee(line.fee), "waived": line.amount})
 
 

@@ -1,6 +1,6 @@
 // SIPUS Bontang: the MARC editor grid, a progressive enhancement of the text form (#marc).
 //
-// The server reads and writes MARCMaker-style lines (catalog/bib.py to_mnemonic/from_mnemonic):
+// The server reads and writes MARCMaker-style lines (catalog/bib/mnemonic.py to_mnemonic/from_mnemonic):
 //   =LDR  00000nam\a2200000\i\4500          leader: "\" is a space
 //   =008  261122s2019\\\\io\a...            control field (001-009): "\" is a space, {dollar} {lcub} {rcub}
 //   =245  10$aJudul :$bsubjudul /$cPengarang.   data field: 2 indicators ("\" blank), $code value ...
