@@ -272,8 +272,7 @@ def test_killed_worker_resumes_without_duplicates(libs: tuple[Library, Library],
                                                   commit_before_dying: bool) -> None:
     """Chunks of 3: the worker dies after the 2nd (or during the 3rd); the rerun ends as a clean import would."""
     a, _b = libs
-    monkeypatch.setattr(imports, "CHUNK", 3)
-    monkeypatch.setitem(current_app.config, "CATALOG_IMPORT_CHUNK", 3)  # the setting wins when present
+    monkeypatch.setitem(current_app.config, "CATALOG_IMPORT_CHUNK", 3)  # the chunk size the job reads
     data, expected = killed_file()
     batch = imports.start_import(stream=io.BytesIO(data), filename="killed.mrc", library_id=a.id, actor=SYSTEM,
                                  enqueue=False, max_bytes=None)
