@@ -39,7 +39,7 @@ def desk_tabs() -> dict[str, Any]:
     return {"desk_tabs": tabs}
 # Pages whose GET writes an audit row (a staff view of a member's record).
 AUDITED = {"circulation.patron_detail", "circulation.checkout", "circulation.fee_pay", "circulation.api_patron",
-           "circulation.api_fees"}
+           "circulation.api_fees", "circulation.explain", "circulation.api_explain"}
 
 # The member's own account, linked from every page's navigation bar.
 ACCOUNT_LINK: tuple[str, Any] = ("circulation.opac_account", _l("My library account"))
