@@ -42,6 +42,13 @@ class Config:
     REDIS_URL: str | None = None
     # Days a finished job's record is kept before the periodic purge removes it.
     ILS_JOB_RECORD_RETENTION_DAYS = 90
+    # E-mail to staff (workflow steps waiting for them, reminders) goes out over the CIRCULATION_SMTP_*
+    # settings; sent messages are deleted after this many days, a failing one is tried this often.
+    ILS_STAFF_MAIL_RETENTION_DAYS = 90
+    ILS_STAFF_MAIL_MAX_ATTEMPTS = 5
+    # The address staff reach the system at (e.g. "https://sipus.bontangkota.go.id"): e-mails then
+    # link to the page; without it they name the menu to open.
+    ILS_PUBLIC_URL: str | None = None
     # Seconds the demo network report pauses per library so progress is visible to a person.
     ILS_DEMO_REPORT_STEP_SECONDS = 0.3
 

@@ -1,150 +1,62 @@
 """Circulation background jobs: notices, the hold shelf, anonymising returned loans.
 
-Delivery guarantees of notices, stated plainly (R9, R15):
-
-* The database guarantees one outbox row per notice (circ_notice.dedupe_key is unique), queued in
-  the same transaction as the loan or hold change that caused it; Redis plays no part in that.
-* A row is sent only by the run that wins ``UPDATE ... SET status='sending' WHERE id=? AND
-  status='pending'``; the claim is committed before the message leaves, so two workers never both
-  send a notice in the normal path.
-* Delivery is at-least-once, not exactly-once. A worker killed after the mail server or gateway
-  accepted a message but before the "sent" commit leaves the row in 'sending'; after RECLAIM_AFTER
-  (15 minutes) a later run puts it back to pending and sends it again. Likewise a server that
-  accepted a message but whose answer was lost (a timeout) is retried as a failure. Every resend
-  carries the same Message-ID / Idempotency-Key (the dedupe key), so a mail system or gateway that
-  de-duplicates drops the copy; one that does not will deliver it twice. Those two windows are the
-  only ways a patron can receive a notice twice.
+Notices go out through an ils.outbox (its docstring states the delivery guarantees, R9 and R15):
+one row per notice (circ_notice.dedupe_key is unique), queued in the same transaction as the loan
+or hold change that caused it; sent at least once, each resend with the same Message-ID or
+Idempotency-Key. The member's address is read when the notice is sent, not when it was queued.
 """
 from __future__ import annotations
 
-import time as clock
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CursorResult, func, select, update
-from sqlalchemy.sql.dml import Update
+from sqlalchemy import func, select, update
 
 from circulation import metrics  # noqa: F401  (registers the circulation.* metrics at app start)
-from circulation import notify
 from circulation.models import Loan, Notice, NoticeStatus, Patron, PatronStatus
 from circulation.services import classlists, holds
 from circulation.services import notices as notice_services
-from ils import audit
+from ils import audit, notify, outbox
 from ils.authz import Actor
 from ils.extensions import db
 from ils.jobs import JobContext, register_job
 from ils.mixins import utcnow
 from ils.models import JobRecord, Role
 
-# A claim older than this belongs to a worker that died mid-send; far longer than one send (10 s).
-RECLAIM_AFTER = timedelta(minutes=15)
-SEND_BATCH = 200
-# Stop claiming new notices after this long so a run ends well inside its job timeout.
-SEND_BUDGET_SECONDS = 20 * 60
 ANONYMISE_CHUNK = 2000
-
-
-def _changed(stmt: Update) -> int:
-    """Run an UPDATE in the session; how many rows it changed."""
-    return int(cast(CursorResult[Any], db.session.execute(stmt.execution_options(synchronize_session=False)))
-               .rowcount or 0)
 
 
 # --- sending -------------------------------------------------------------------------------------
 
-def reclaim_stale(*, now: datetime, max_attempts: int) -> dict[str, int]:
-    """Put notices left in 'sending' by a dead worker back in the queue (or fail them); commits."""
-    stale = (Notice.status == NoticeStatus.SENDING) & (Notice.claimed_at < now - RECLAIM_AFTER)
-    abandoned = _changed(update(Notice).where(stale, Notice.attempts >= max_attempts).values(
-        status=NoticeStatus.FAILED, last_error="worker stopped while sending; attempts used up"))
-    reclaimed = _changed(update(Notice).where(stale).values(status=NoticeStatus.PENDING, claimed_at=None))
-    db.session.commit()
-    return {"reclaimed": reclaimed, "abandoned": abandoned}
+def _recipient(notice: Notice) -> tuple[str, str]:
+    """The member's current address on the notice's channel, or why the notice is skipped."""
+    patron = notice.patron
+    # The address is read now, not when queued: a corrected e-mail or phone is used at once.
+    address = notify.address_of(notice.channel, patron) if patron is not None else ""
+    if patron is not None and patron.notice_channel == "none":
+        return "", "member chose no notices"  # a member who withdrew consent to notices is not written to
+    if patron is None or patron.status == PatronStatus.ERASED or not address:
+        return "", "no address for this channel"
+    return address, ""
+
+
+NOTICES = outbox.Outbox(Notice, NoticeStatus, _recipient)
 
 
 def claim(notice_id: int, *, now: datetime) -> bool:
     """Move one notice from pending to sending; True only for the one run that wins (commits)."""
-    won = _changed(update(Notice).where(Notice.id == notice_id, Notice.status == NoticeStatus.PENDING)
-                   .values(status=NoticeStatus.SENDING, claimed_at=now, attempts=Notice.attempts + 1)) == 1
-    db.session.commit()
-    return won
+    return outbox.claim(NOTICES, notice_id, now=now)
 
 
-def send_one(notice_id: int, *, now: datetime, config: Mapping[str, Any], max_attempts: int) -> str:
-    """Deliver one claimed notice and record the outcome (commits): sent, retry, failed, skipped, waiting."""
-    notice = db.session.get(Notice, notice_id, populate_existing=True)
-    if notice is None or notice.status != NoticeStatus.SENDING:
-        return "gone"
-    patron = notice.patron
-    # The address is read now, not when queued: a corrected e-mail or phone is used at once.
-    address = notify.address_of(notice.channel, patron) if patron is not None else ""
-    if patron is None or patron.status == PatronStatus.ERASED or not address or patron.notice_channel == "none":
-        # A member who withdrew consent to notices (or whose address is gone) is not written to.
-        notice.status = NoticeStatus.SKIPPED
-        notice.last_error = "member chose no notices" if patron is not None and patron.notice_channel == "none" \
-            else "no address for this channel"
-        db.session.commit()
-        return "skipped"
-    message = notify.Message(key=notice.dedupe_key, to=address, subject=notice.subject, text=notice.body)
-    outcome = "sent"
-    try:
-        notify.deliver(notice.channel, message, config)
-    except notify.NotConfigured as exc:
-        # Not an attempt: the notice waits, untouched, until the channel is configured.
-        notice.status = NoticeStatus.PENDING
-        notice.attempts = max(0, notice.attempts - 1)
-        notice.claimed_at = None
-        notice.last_error = str(exc)[:500]
-        outcome = "waiting"
-    except Exception as exc:  # noqa: BLE001 - one bad notice must not stop the run; the error is kept
-        notice.last_error = (str(exc) if isinstance(exc, notify.DeliveryFailed) else type(exc).__name__)[:500]
-        notice.claimed_at = None
-        notice.status = NoticeStatus.FAILED if notice.attempts >= max_attempts else NoticeStatus.PENDING
-        outcome = "failed" if notice.status == NoticeStatus.FAILED else "retry"
-    else:
-        notice.status = NoticeStatus.SENT
-        notice.sent_at = now
-        notice.last_error = ""
-    db.session.commit()
-    return outcome
-
-
-def send_pending(*, now: datetime | None = None, budget_seconds: float = SEND_BUDGET_SECONDS) -> dict[str, int]:
+def send_pending(*, now: datetime | None = None,
+                 budget_seconds: float = outbox.SEND_BUDGET_SECONDS) -> dict[str, int]:
     """Reclaim stale claims, then claim and send pending notices one by one, committing each."""
     config = current_app.config
-    max_attempts = int(config["CIRCULATION_NOTICE_MAX_ATTEMPTS"])
-    started = clock.monotonic()
-    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "waiting": 0, "gone": 0, "lost_claim": 0}
-    counts.update(reclaim_stale(now=now or utcnow(), max_attempts=max_attempts))
-    unconfigured: set[str] = set()
-    last_id = 0
-    while clock.monotonic() - started < budget_seconds:
-        stmt = (select(Notice.id, Notice.channel).where(Notice.status == NoticeStatus.PENDING, Notice.id > last_id)
-                .order_by(Notice.id).limit(SEND_BATCH))
-        if unconfigured:
-            stmt = stmt.where(Notice.channel.not_in(unconfigured))
-        batch = db.session.execute(stmt).all()
-        db.session.commit()  # end the read transaction before the first claim
-        if not batch:
-            break
-        for notice_id, channel in batch:
-            last_id = notice_id
-            if channel in unconfigured:
-                continue
-            at = now or utcnow()
-            if not claim(notice_id, now=at):
-                counts["lost_claim"] += 1  # another run took it first
-                continue
-            outcome = send_one(notice_id, now=at, config=config, max_attempts=max_attempts)
-            counts[outcome] += 1
-            if outcome == "waiting":
-                unconfigured.add(channel)
-            if clock.monotonic() - started >= budget_seconds:
-                break
-    return counts
+    return outbox.send_pending(NOTICES, config=config, max_attempts=int(config["CIRCULATION_NOTICE_MAX_ATTEMPTS"]),
+                               now=now, budget_seconds=budget_seconds)
 
 
 @register_job("circulation.send_notices", queue="notices", timeout=30 * 60, title=_l("Send notices"))
@@ -205,7 +117,7 @@ def anonymise_returned(*, now: datetime, after_days: int, actor: Actor) -> dict[
                                  .order_by(Loan.id).limit(ANONYMISE_CHUNK)).all()
         if not ids:
             break
-        anonymised += _changed(update(Loan).where(Loan.id.in_(ids), Loan.patron_id.is_not(None))
+        anonymised += outbox.changed(update(Loan).where(Loan.id.in_(ids), Loan.patron_id.is_not(None))
                                .values(patron_id=None, anonymised=True, request_key=None))
         db.session.commit()
     kept = int(db.session.scalar(select(func.count()).select_from(Loan).where(*due)) or 0)
@@ -235,7 +147,7 @@ def clear_notice_texts(*, now: datetime, after_days: int) -> int:
     """
     cutoff = now - timedelta(days=after_days)
     done = (NoticeStatus.SENT, NoticeStatus.FAILED, NoticeStatus.SKIPPED)
-    cleared = _changed(update(Notice).where(Notice.status.in_(done), Notice.created_at <= cutoff, Notice.body != "")
+    cleared = outbox.changed(update(Notice).where(Notice.status.in_(done), Notice.created_at <= cutoff, Notice.body != "")
                        .values(body="", subject=""))
     db.session.commit()
     return cleared

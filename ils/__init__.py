@@ -101,6 +101,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
 
     from ils import auth, jobs, reports  # noqa: F401  (reports registers its jobs and metrics)
     from ils.services import jobs as job_services  # noqa: F401  (registers the purge job)
+    from ils.services import staff_mail  # noqa: F401  (registers the staff e-mail send job)
     from ils.auth import select_locale
 
     babel.init_app(app, locale_selector=select_locale,

@@ -139,7 +139,9 @@ def load(actor: Actor | None = None) -> dict[str, int]:
         if db.session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is None:
             staff_services.create_staff(actor=actor, password=DEMO_PASSWORD, data={
                 "username": username, "full_name": full_name, "role": role.value,
-                "library_id": codes[code] if code else None, "locale": "id"})
+                "library_id": codes[code] if code else None, "locale": "id",
+                # Reserved example domain: the workflow e-mails the demo queues can never reach anyone.
+                "email": f"{username}@bontang.example.org"})
             created["staff"] += 1
     for loader in DEMO_LOADERS:
         loader(actor)

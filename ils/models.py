@@ -251,3 +251,39 @@ class JobRecord(db.Model):
     def done(self) -> bool:
         """True once the job has finished or failed."""
         return self.status in (JobStatus.FINISHED, JobStatus.FAILED)
+
+
+class DeliveryStatus(str, enum.Enum):
+    """A staff message's delivery state (see ils.outbox): only the run that claims a row sends it."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # the account has no e-mail address now, or is no longer active
+
+
+class StaffMessage(db.Model):
+    """An e-mail to a staff member (a workflow step waiting for them, a reminder), sent by the
+    ``ils.send_staff_mail`` job. The dedupe key makes queueing the same message twice a no-op."""
+
+    __tablename__ = "staff_message"
+    __table_args__ = (Index("ix_staff_message_status", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True, nullable=False)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), nullable=False,
+                                               index=True)
+    topic: Mapped[str] = mapped_column(String(40), nullable=False)  # e.g. workflows.step, workflows.reminder
+    channel: Mapped[str] = mapped_column(String(10), nullable=False, default="email")
+    subject: Mapped[str] = mapped_column(String(200), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[DeliveryStatus] = mapped_column(enum_column(DeliveryStatus, "delivery_status", 10), nullable=False,
+                                                   default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_error: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    staff_user: Mapped[StaffUser] = relationship()

@@ -21,6 +21,8 @@ class Periodic:
 SCHEDULE: list[Periodic] = [
     Periodic("ils.network_report", "0 1 * * *", "Nightly network summary for the DPK"),
     Periodic("ils.purge_job_records", "30 2 * * *", "Remove job records past their retention"),
+    # E-mail to staff (workflow steps waiting for them, reminders), and the removal of old ones.
+    Periodic("ils.send_staff_mail", "*/10 * * * *", "Send the e-mail waiting for staff"),
     # Catalog changes made while the queue was unreachable wait in the outbox until this runs.
     # At start too: changes made while nothing ran (e.g. `flask demo` before `serve`) reach search at once.
     Periodic("catalog.index_changes", "7 * * * *", "Bring the search index up to date with the catalog",

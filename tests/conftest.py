@@ -25,6 +25,7 @@ from circulation.services.common import forget_shared
 from ils import create_app, jobs
 from ils.extensions import db
 from tests import factories
+from tests.mail_servers import hook, smtp  # noqa: F401  (fixtures for every test module)
 
 REPO = Path(__file__).resolve().parent.parent
 

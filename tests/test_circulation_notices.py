@@ -3,14 +3,8 @@ killed mid-send, Redis down at the desk, the staff delivery page, and the other 
 from __future__ import annotations
 
 import json
-import socketserver
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from email.message import EmailMessage
-from email.parser import BytesParser
-from email.policy import default as default_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,15 +14,16 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, insert, select
 
 from circulation import jobs as circ_jobs
-from circulation import notify
 from circulation.models import Hold, HoldStatus, Loan, Notice, NoticeKind, NoticeStatus, Patron
 from circulation.services import desk, holds, notices
 from circulation.services.notices import NoticeLine
 from ils import jobs
+from ils import notify
 from ils.authz import Actor
 from ils.extensions import db
 from ils.models import AuditEvent, JobRecord, JobStatus, LibraryType, Role
 from tests.factories import SYSTEM, WEEKDAY_HOURS, Network, login, make_library, make_patron, make_record
+from tests.mail_servers import HookServer, SmtpServer
 
 WITA = ZoneInfo("Asia/Makassar")
 # Monday 16 March 2026, 10:00 WITA: a 7-day loan is due Wednesday 25 March at 16:00 WITA (Nyepi,
@@ -40,111 +35,6 @@ TITLE = 'Kisah "Pesut" Mahakam — edisi 2'  # a quote and a non-ASCII dash: esc
 def wita(month: int, day: int, hour: int = 7, minute: int = 15) -> datetime:
     """An instant given in Bontang's local time, in UTC."""
     return datetime(2026, month, day, hour, minute, tzinfo=WITA).astimezone(timezone.utc)
-
-
-# --- fake delivery endpoints ---------------------------------------------------------------------------
-
-class SmtpHandler(socketserver.StreamRequestHandler):
-    """Just enough SMTP for smtplib: every command succeeds, DATA is parsed and recorded."""
-
-    server: SmtpServer
-
-    def handle(self) -> None:  # noqa: D102 - socketserver API
-        self.wfile.write(b"220 test ESMTP\r\n")
-        lines: list[bytes] = []
-        in_data = False
-        while line := self.rfile.readline():
-            if in_data:
-                if line in (b".\r\n", b".\n"):
-                    in_data = False
-                    self.server.messages.append(BytesParser(policy=default_policy).parsebytes(b"".join(lines)))
-                    lines = []
-                    self.wfile.write(b"250 queued\r\n")
-                else:
-                    lines.append(line[1:] if line.startswith(b"..") else line)
-                continue
-            command = line[:4].upper()
-            if command in (b"EHLO", b"HELO"):
-                self.wfile.write(b"250 test\r\n")
-            elif command == b"DATA":
-                in_data = True
-                self.wfile.write(b"354 go ahead\r\n")
-            elif command == b"QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 ok\r\n")
-
-
-class SmtpServer(socketserver.ThreadingTCPServer):
-    """A recording SMTP server on 127.0.0.1 and a free port."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), SmtpHandler)
-        self.messages: list[EmailMessage] = []
-
-
-class HookHandler(BaseHTTPRequestHandler):
-    """Records each POST and answers with the server's current status."""
-
-    server: HookServer
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.requests.append((dict(self.headers), body.decode("utf-8")))
-        self.send_response(self.server.status)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server API
-        """Quiet."""
-
-
-class HookServer(ThreadingHTTPServer):
-    """A recording webhook gateway on 127.0.0.1 and a free port."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), HookHandler)
-        self.requests: list[tuple[dict[str, str], str]] = []
-        self.status = 200
-
-
-@pytest.fixture
-def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
-    """A running SMTP server the app is configured to use (no STARTTLS, no login)."""
-    server = SmtpServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setitem(app.config, "CIRCULATION_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setitem(app.config, "CIRCULATION_SMTP_PORT", server.server_address[1])
-    monkeypatch.setitem(app.config, "CIRCULATION_SMTP_STARTTLS", False)
-    monkeypatch.setitem(app.config, "CIRCULATION_MAIL_FROM", "perpustakaan@bontangkota.go.id")
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
-
-
-@pytest.fixture
-def hook(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[HookServer]:
-    """A running webhook gateway the app is configured to use, with a bearer token."""
-    server = HookServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setitem(app.config, "CIRCULATION_WEBHOOK_URL", f"http://127.0.0.1:{server.server_address[1]}/send")
-    monkeypatch.setitem(app.config, "CIRCULATION_WEBHOOK_TOKEN", "gateway-token")
-    monkeypatch.setitem(app.config, "CIRCULATION_WEBHOOK_TEMPLATE",
-                        '{"to": "{phone}", "message": "{text}", "ref": "{key}"}')
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
 
 
 # --- the little city ---------------------------------------------------------------------------------

@@ -58,6 +58,10 @@ def _demo_workflows_tell_a_story() -> None:
     assert snapshots >= 20 * len(city_goals) // 2
     assert db.session.scalar(select(func.count()).select_from(Activity)) >= 50
     assert iplm.compute(today.year, today=today).index is not None
+    # The steps waiting for someone were e-mailed to them (queued: the demo has no SMTP server).
+    from ils.models import StaffMessage
+    topics = set(db.session.scalars(select(StaffMessage.topic)))
+    assert "workflows.step" in topics
 
 
 def _demo_circulation_is_lived_in() -> None:

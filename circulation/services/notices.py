@@ -18,13 +18,12 @@ from zoneinfo import ZoneInfo
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import CursorResult, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from catalog.models import Item
 from circulation.models import Loan, Notice, NoticeKind, NoticeStatus, Patron, PatronStatus
 from circulation.services.common import settings_for
-from ils import audit, jobs
+from ils import audit, jobs, outbox
 from ils.authz import Actor, require, require_listing
 from ils.errors import NotFound, ValidationFailed
 from ils.extensions import db
@@ -94,7 +93,7 @@ def render(kind: NoticeKind, patron: Patron, library: Library, context: dict[str
 def queue(*, kind: NoticeKind, patron: Patron, library_id: int, key: str, context: dict[str, Any],
           now: datetime, request_send: bool = True) -> Notice | None:
     """Add a notice to the outbox unless one with this key exists; returns the new row or None."""
-    if db.session.scalar(select(Notice.id).where(Notice.dedupe_key == key)) is not None:
+    if outbox.has_key(Notice, key):
         return None
     library = db.session.get(Library, library_id)
     if library is None:
@@ -104,15 +103,7 @@ def queue(*, kind: NoticeKind, patron: Patron, library_id: int, key: str, contex
     notice = Notice(dedupe_key=key, kind=kind, channel=channel or "none", patron_id=patron.id, library_id=library_id,
                     subject=subject[:200], body=body, created_at=now,
                     status=NoticeStatus.PENDING if channel else NoticeStatus.SKIPPED)
-    try:
-        # A savepoint: a concurrent transaction that inserted the same key first makes only this
-        # insert fail, not the caller's checkout or check-in around it.
-        with db.session.begin_nested():
-            db.session.add(notice)
-            db.session.flush()
-    except IntegrityError:
-        if db.session.scalar(select(Notice.id).where(Notice.dedupe_key == key)) is None:
-            raise  # not the duplicate key: a real error the caller must see
+    if not outbox.add_once(notice):  # a concurrent transaction queued the same key first
         return None
     if channel and request_send:
         request_send_job()

@@ -3,8 +3,9 @@ and the reminders job. The engine decides; this module persists, audits and runs
 
 Effects of entering a step (``on_enter`` in the definition) are carried out here:
 ``start_assessment`` opens the self-assessment, ``compute_snp`` recomputes the SNP gaps,
-``record_result`` stores the accreditation grade, ``notify`` and ``schedule_reminders`` put a line
-on the timeline and the reminders on the instance (the reminders job sends them when due).
+``record_result`` stores the accreditation grade, ``notify`` puts a line on the timeline and
+e-mails the party it names (services/mail.py), ``schedule_reminders`` puts the reminders on the
+instance (the reminders job posts them on the timeline and e-mails whoever the step waits for).
 """
 from __future__ import annotations
 
@@ -70,6 +71,14 @@ def _timeline(instance: Instance, actor: Actor, kind: str, now: datetime, **fiel
     return row
 
 
+def _notify(instance: Instance, event: InstanceEvent, to: str, now: datetime) -> None:
+    """E-mail the party a timeline event concerns (``library`` or ``dpk``); the count goes on the event."""
+    from workflows.services import mail  # mail reads definitions through this module
+
+    db.session.flush()  # the event's id is the e-mails' dedupe key
+    event.details = {**(event.details or {}), "mailed": mail.mail_event(instance, event, to=to, now=now)}
+
+
 def _carry_out(instance: Instance, outcome: engine.Outcome, actor: Actor, now: datetime) -> None:
     """Store the engine's outcome on the instance and run the effects of the events."""
     from workflows.services import accreditation  # the accreditation effects use this module too
@@ -85,8 +94,8 @@ def _carry_out(instance: Instance, outcome: engine.Outcome, actor: Actor, now: d
         elif event.kind == "reminders":
             instance.reminders = [at.isoformat() for at in event.payload.get("at", [])]
         elif event.kind == "notify":
-            _timeline(instance, actor, "notify", now, to_state=outcome.state,
-                      details={"to": event.payload.get("to")})
+            _notify(instance, _timeline(instance, actor, "notify", now, to_state=outcome.state,
+                                        details={"to": event.payload.get("to")}), str(event.payload.get("to")), now)
         elif event.kind == "start_assessment":
             accreditation.ensure_assessment(instance, actor=actor, now=now)
         elif event.kind == "compute_snp":
@@ -302,8 +311,11 @@ def send_reminders(*, now: datetime) -> int:
         if not due:
             continue
         instance.reminders = [at for at in pending if at not in due]
-        _timeline(instance, system, "reminder", now, to_state=instance.state,
-                  details={"due_at": instance.due_at.isoformat() if instance.due_at else None})
+        row = _timeline(instance, system, "reminder", now, to_state=instance.state,
+                        details={"due_at": instance.due_at.isoformat() if instance.due_at else None})
+        state = definition_of(instance).states.get(instance.state)
+        if state is not None and state.actor in ("library", "dpk"):
+            _notify(instance, row, state.actor, now)
         sent += 1
     db.session.flush()
     return sent
