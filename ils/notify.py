@@ -1,4 +1,6 @@
-"""Delivery channels for notices: e-mail over SMTP and an HTTP webhook for WhatsApp/SMS gateways.
+"""Delivery channels for messages (members' notices, staff e-mail): e-mail over SMTP and an HTTP
+webhook for WhatsApp/SMS gateways. The settings keep their CIRCULATION_SMTP_* / CIRCULATION_WEBHOOK_*
+names, where they began.
 
 A sender gets one Message and the app config and either returns (delivered), raises NotConfigured
 (the channel is not set up: the notice stays pending and goes out once it is), or raises
@@ -54,7 +56,7 @@ Sender = Callable[[Message, Mapping[str, Any]], None]
 
 @dataclass(frozen=True)
 class Channel:
-    """A registered channel: its sender and the patron attribute holding its address."""
+    """A registered channel: its sender and the recipient's attribute holding its address (members)."""
 
     name: str
     send: Sender
@@ -65,7 +67,7 @@ SENDERS: dict[str, Channel] = {}
 
 
 def register_sender(name: str, *, address_field: str) -> Callable[[Sender], Sender]:
-    """Decorator: deliver channel ``name`` with ``fn``, addressed by the patron's ``address_field``."""
+    """Decorator: deliver channel ``name`` with ``fn``, addressed by the recipient's ``address_field``."""
 
     def decorate(fn: Sender) -> Sender:
         SENDERS[name] = Channel(name=name, send=fn, address_field=address_field)
@@ -74,12 +76,12 @@ def register_sender(name: str, *, address_field: str) -> Callable[[Sender], Send
     return decorate
 
 
-def address_of(channel: str, patron: Any) -> str:
-    """The patron's current address for a channel ("" when there is none)."""
+def address_of(channel: str, recipient: Any) -> str:
+    """The recipient's current address for a channel ("" when there is none)."""
     found = SENDERS.get(channel)
     if found is None:
         return ""
-    return str(getattr(patron, found.address_field, "") or "").strip()
+    return str(getattr(recipient, found.address_field, "") or "").strip()
 
 
 def deliver(channel: str, message: Message, config: Mapping[str, Any]) -> None:
