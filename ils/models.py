@@ -254,13 +254,24 @@ class JobRecord(db.Model):
 
 
 class DeliveryStatus(str, enum.Enum):
-    """A staff message's delivery state (see ils.outbox): only the run that claims a row sends it."""
+    """A message's delivery state in an outbox (members' notices, staff e-mail; see ils.outbox): a send
+    is tried only by the run that moves a row from pending to sending."""
 
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
-    SKIPPED = "skipped"  # the account has no e-mail address now, or is no longer active
+    SKIPPED = "skipped"  # no address for the channel now, or the person chose no messages or left
+
+    @property
+    def label(self) -> str:
+        """Translated label."""
+        return str(DELIVERY_STATUS_LABELS[self])
+
+
+DELIVERY_STATUS_LABELS = {DeliveryStatus.PENDING: _l("Waiting"), DeliveryStatus.SENDING: _l("Sending"),
+                          DeliveryStatus.SENT: _l("Sent"), DeliveryStatus.FAILED: _l("Failed"),
+                          DeliveryStatus.SKIPPED: _l("Not sent")}
 
 
 class StaffMessage(db.Model):

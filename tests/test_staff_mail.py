@@ -140,3 +140,15 @@ def test_the_timeline_says_how_many_people_were_mailed(client: FlaskClient, netw
     login(client, "ani")
     page = client.get(f"/workflows/runs/{run.id}").get_data(as_text=True)
     assert "surel ke 2 orang" in page
+
+
+def test_the_account_page_shows_the_delivery_of_its_e_mail(client: FlaskClient, network: Network,
+                                                           people: dict[str, StaffUser], smtp: SmtpServer) -> None:
+    """Ani's page lists her e-mail and whether it went out; an account without an address says so."""
+    _start(network)
+    staff_mail.send_pending(now=NOW + timedelta(minutes=5))
+    login(client, "u.admin")
+    page = client.get(f"/staff/accounts/{people['ani'].id}").get_data(as_text=True)
+    assert "Surel dari sistem" in page and "Memperoleh NPP" in page and "Terkirim" in page
+    page = client.get(f"/staff/accounts/{people['tanpa'].id}").get_data(as_text=True)
+    assert "tidak punya alamat surel" in page

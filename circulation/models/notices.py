@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from circulation.models.patrons import Patron
 from ils.extensions import db
 from ils.mixins import UTCDateTime, enum_column, utcnow
+from ils.models import DELIVERY_STATUS_LABELS, DeliveryStatus
 
 
 class NoticeKind(str, enum.Enum):
@@ -30,24 +31,9 @@ NOTICE_KIND_LABELS = {NoticeKind.DUE_SOON: _l("Due soon"), NoticeKind.OVERDUE: _
                       NoticeKind.HOLD_READY: _l("Hold ready")}
 
 
-class NoticeStatus(str, enum.Enum):
-    """Delivery state; a send is tried only by the job that moves a row from pending to sending."""
-
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    SKIPPED = "skipped"  # no address for the channel, or the patron chose no notices
-
-    @property
-    def label(self) -> str:
-        """Translated label."""
-        return str(NOTICE_STATUS_LABELS[self])
-
-
-NOTICE_STATUS_LABELS = {NoticeStatus.PENDING: _l("Waiting"), NoticeStatus.SENDING: _l("Sending"),
-                        NoticeStatus.SENT: _l("Sent"), NoticeStatus.FAILED: _l("Failed"),
-                        NoticeStatus.SKIPPED: _l("Not sent")}
+# The members' notices share the outbox states (and their labels) with staff e-mail.
+NoticeStatus = DeliveryStatus
+NOTICE_STATUS_LABELS = DELIVERY_STATUS_LABELS
 
 
 class Notice(db.Model):

@@ -48,6 +48,12 @@ def queue(*, user: StaffUser, key: str, topic: str, subject: str, body: str, now
     return outbox.add_once(row)
 
 
+def recent_for(user: StaffUser, limit: int = 20) -> list[StaffMessage]:
+    """The newest e-mails queued for one account, newest first (its page shows their delivery)."""
+    return list(db.session.scalars(select(StaffMessage).where(StaffMessage.staff_user_id == user.id)
+                                   .order_by(StaffMessage.created_at.desc(), StaffMessage.id.desc()).limit(limit)))
+
+
 def status_counts() -> dict[str, int]:
     """How many staff messages are in each delivery state (for the jobs page and tests)."""
     rows = db.session.execute(select(StaffMessage.status, func.count()).group_by(StaffMessage.status))

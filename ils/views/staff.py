@@ -12,6 +12,7 @@ from ils.forms import PasswordForm, PostForm, StaffForm, staff_initial
 from ils.models import Role
 from ils.services import libraries as library_services
 from ils.services import staff as services
+from ils.services import staff_mail
 from ils.views import bp, id_arg, run_form_service
 
 
@@ -58,7 +59,7 @@ def staff_detail(staff_id: int) -> str:
     actor = require_actor()
     user = services.get_staff(actor=actor, staff_id=staff_id)
     return render_template("ils/staff_detail.html", user=user, post_form=PostForm(),
-                           can_manage=services.may_manage(actor, user))
+                           can_manage=services.may_manage(actor, user), messages=staff_mail.recent_for(user))
 
 
 @bp.route("/staff/accounts/<id:staff_id>/edit", methods=["GET", "POST"])
