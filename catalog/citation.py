@@ -13,8 +13,7 @@ BIBTEX_SPECIAL = re.compile(r"([{}\\&%$#_^~])")
 
 
 def _authors(record: bib.MarcDict) -> list[str]:
-    names = [bib.join_subfields(v, "abcdq").rstrip(",") for _t, v in bib.fields(record, "100", "110", "111",
-                                                                                    "700", "710", "711")]
+    names = [bib.name_heading(v) for _t, v in bib.fields(record, "100", "110", "111", "700", "710", "711")]
     return [n for n in names if n]
 
 

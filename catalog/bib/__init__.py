@@ -13,7 +13,8 @@ from catalog.bib.access import (ISBD_TRAILING, LEADER_SIGNATURE, MarcDict, contr
                                 join_subfields, loads, strip_isbd, subfields)
 from catalog.bib.extraction import (AUTHORITY_TYPES, HOLDINGS_TYPES, LANGUAGE_CODE, MATERIAL_BY_TYPE, MATERIAL_TYPES,
                                     NAME_TAGS_ADDED, NAME_TAGS_MAIN, SERIAL_LEVELS, SUBDIVISION_CODES, SUBJECT_TAGS,
-                                    Extracted, call_number_parts, extract, material_type, record_kind, subject_heading)
+                                    Extracted, call_number_parts, extract, material_type, name_heading, record_kind,
+                                    subject_heading)
 from catalog.bib.matching import content_hash, match_keys, title_key
 from catalog.bib.mnemonic import MNEMONIC_LINE, MNEMONICS, from_mnemonic, to_mnemonic
 from catalog.bib.normalise import (ARTICLES, ISBN_CANDIDATE, LEADING_PUNCTUATION, fold, isbn_forms, nonfiling_length,
@@ -24,5 +25,5 @@ __all__ = ["ARTICLES", "AUTHORITY_TYPES", "HOLDINGS_TYPES", "ISBD_TRAILING", "IS
            "MNEMONIC_LINE", "NAME_TAGS_ADDED", "NAME_TAGS_MAIN", "SERIAL_LEVELS", "SUBDIVISION_CODES", "SUBJECT_TAGS",
            "Extracted", "MarcDict", "call_number_parts", "content_hash", "control", "dumps", "extract", "fields",
            "first", "fold", "from_mnemonic", "isbn_forms", "join_subfields", "loads", "match_keys", "material_type",
-           "nonfiling_length", "normalise_isbn", "normalise_issn", "record_kind", "strip_isbd", "subfields",
-           "subject_heading", "title_key", "to_mnemonic", "year_of"]
+           "name_heading", "nonfiling_length", "normalise_isbn", "normalise_issn", "record_kind", "strip_isbd",
+           "subfields", "subject_heading", "title_key", "to_mnemonic", "year_of"]

@@ -79,7 +79,8 @@ def material_type(leader: str) -> str:
     return MATERIAL_BY_TYPE.get(rtype, "unknown")
 
 
-def _name(value: Any) -> str:
+def name_heading(value: Any) -> str:
+    """A name field (1XX/7XX) as one heading: name, numeration, titles, dates, fuller form."""
     return join_subfields(value, "abcdq").rstrip(",")
 
 
@@ -166,8 +167,8 @@ def extract(record: MarcDict) -> Extracted:
         out.responsibility = join_subfields(title, "c")
     main = index.first_value(*NAME_TAGS_MAIN)
     if main is not None:
-        out.main_author = _name(main)
-    out.other_names = [n for v in index.values(*NAME_TAGS_ADDED) if (n := _name(v))]
+        out.main_author = name_heading(main)
+    out.other_names = [n for v in index.values(*NAME_TAGS_ADDED) if (n := name_heading(v))]
     for value in index.values("020"):
         for raw in subfields(value, "a"):
             normal = normalise_isbn(raw)
