@@ -24,7 +24,7 @@ from flask_wtf.csrf import generate_csrf
 from ils.auth import permission_required
 from ils.errors import IlsError, ValidationFailed
 from ils.extensions import db
-from ils.views import MAX_ID
+from ils.mixins import MAX_ID
 
 
 class ApiProblem(IlsError):

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from ils.models import Library
 
 
+MAX_ID = 2**31 - 1  # the largest id a database integer column holds
+
+
 def utcnow() -> datetime:
     """Timezone-aware current time in UTC."""
     return datetime.now(timezone.utc)

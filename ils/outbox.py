@@ -65,12 +65,11 @@ def has_key(model: Any, key: str) -> bool:
 def add_once(row: Any) -> bool:
     """Add an outbox row unless a row with its dedupe key exists; True if added (the caller commits).
 
-    A savepoint: a concurrent transaction that inserted the same key first makes only this insert
-    fail, not the caller's checkout, check-in or workflow step around it.
+    A savepoint: a duplicate key (an earlier or a concurrent transaction's) makes only this insert
+    fail, not the caller's checkout, check-in or workflow step around it. Callers that would render
+    a text first ask ``has_key`` before.
     """
     model = type(row)
-    if has_key(model, row.dedupe_key):
-        return False
     try:
         with db.session.begin_nested():
             db.session.add(row)

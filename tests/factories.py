@@ -6,11 +6,12 @@ from datetime import date
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
 from ils.authz import Actor
 from ils.extensions import db
 from ils.mixins import utcnow
-from ils.models import JobRecord, JobStatus, Library, LibraryType, Role, StaffUser
+from ils.models import AuditEvent, JobRecord, JobStatus, Library, LibraryType, Role, StaffUser
 from ils.services import staff as staff_services
 
 PASSWORD = "correct horse battery"
@@ -188,3 +189,16 @@ def add_circulation(net: Network) -> dict[str, CirculationSide]:
                                       returned=back)
     db.session.commit()
     return sides
+
+
+def count_rows(model: Any, *where: Any) -> int:
+    """How many rows of a model (matching ``where``) the database holds."""
+    return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def audit_rows(action: str, object_id: Any | None = None) -> list[AuditEvent]:
+    """The audit events of an action (for one object id), oldest first."""
+    stmt = select(AuditEvent).where(AuditEvent.action == action)
+    if object_id is not None:
+        stmt = stmt.where(AuditEvent.object_id == str(object_id))
+    return list(db.session.scalars(stmt.order_by(AuditEvent.id)))

@@ -22,7 +22,7 @@ from ils import jobs
 from ils.extensions import db
 from ils.models import JobRecord
 from tests.conftest import dispose, make_app
-from tests.factories import PASSWORD, SYSTEM, Network, build_network, login
+from tests.factories import PASSWORD, SYSTEM, Network, build_network, count_rows, login
 
 API = "/api/v1/catalog"
 
@@ -41,9 +41,6 @@ def _title(data: dict[str, Any]) -> str:
     return next(s["a"] for f in data["fields"] for t, v in f.items() if t == "245"
                 for s in v["subfields"] if "a" in s)
 
-
-def _count(model: Any) -> int:
-    return db.session.scalar(select(func.count()).select_from(model)) or 0
 
 
 def test_create_from_json_and_read_back_in_both_formats(app: Flask, ctx: None, network: Network) -> None:
@@ -111,7 +108,7 @@ def test_update_needs_the_version_and_refuses_a_stale_one(app: Flask, ctx: None,
     assert ok.status_code == 200, ok.get_json()
     assert ok.get_json()["version"] == 2 and ok.get_json()["title"].startswith("Hikayat Pesisir Kota Bontang")
 
-    versions = _count(RecordVersion)
+    versions = count_rows(RecordVersion)
     stale = dict(data, fields=[{"245": {"ind1": "0", "ind2": "0", "subfields": [{"a": "Tulisan Lama"}]}}
                                if "245" in f else f for f in data["fields"]])
     conflict = client.put(f"{API}/records/{record_id}", json={"marc": stale}, headers={"If-Match": "1"})
@@ -127,7 +124,7 @@ def test_update_needs_the_version_and_refuses_a_stale_one(app: Flask, ctx: None,
     db.session.expire_all()
     record = db.session.get(Record, record_id)
     assert record.version == 2 and record.title.startswith("Hikayat Pesisir Kota Bontang")
-    assert _count(RecordVersion) == versions
+    assert count_rows(RecordVersion) == versions
 
     by_xml = client.put(f"{API}/records/{record_id}", data=marc.marcxml_record(stale, namespace=True),
                         content_type="application/marcxml+xml", headers={"If-Match": "2"})
@@ -138,7 +135,7 @@ def test_update_needs_the_version_and_refuses_a_stale_one(app: Flask, ctx: None,
 def test_invalid_marc_is_422_with_the_issues(app: Flask, ctx: None, network: Network) -> None:
     """Validation errors list each issue (code, tag, message); nothing is stored."""
     client = _client(app, network)
-    records = _count(Record)
+    records = count_rows(Record)
     no_title = _marc("Tanpa Judul")
     no_title["fields"] = [f for f in no_title["fields"] if "245" not in f] + [{"2-5": "oops"}]
     response = client.post(f"{API}/records", json=no_title)
@@ -154,7 +151,7 @@ def test_invalid_marc_is_422_with_the_issues(app: Flask, ctx: None, network: Net
     record_id = network.record_a.id
     update = client.put(f"{API}/records/{record_id}", json={"marc": no_title, "version": 1})
     assert update.status_code == 422 and "missing_245" in {i["code"] for i in update.get_json()["issues"]}
-    assert _count(Record) == records
+    assert count_rows(Record) == records
     db.session.expire_all()
     assert db.session.get(Record, record_id).version == 1
 
@@ -272,7 +269,7 @@ def test_import_upload_job_and_report_rows(app: Flask, ctx: None, network: Netwo
     bad_option = client.post(f"{API}/imports", data={"file": (io.BytesIO(good), "c.mrc"), "format": "pdf"},
                              content_type="multipart/form-data")
     assert bad_option.status_code == 422
-    assert _count(ImportBatch) == 3  # the network's two and the one above
+    assert count_rows(ImportBatch) == 3  # the network's two and the one above
 
 
 @pytest.fixture
@@ -288,7 +285,7 @@ def test_writes_need_the_csrf_header(csrf_app: Flask) -> None:
     with csrf_app.app_context():
         net = build_network()
         record_id = net.record_a.id
-        records = _count(Record)
+        records = count_rows(Record)
     client = csrf_app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
@@ -313,4 +310,4 @@ def test_writes_need_the_csrf_header(csrf_app: Flask) -> None:
                          headers={"X-CSRFToken": token})
     assert updated.status_code == 200
     with csrf_app.app_context():
-        assert _count(Record) == records + 1
+        assert count_rows(Record) == records + 1

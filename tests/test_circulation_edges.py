@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from flask_babel import force_locale
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from catalog.models import ItemStatus
@@ -20,16 +20,13 @@ from circulation.services.common import CheckFailed
 from ils.authz import Actor
 from ils.extensions import db
 from ils.models import AuditEvent, Role
-from tests.factories import login, make_patron, make_record, make_staff
+from tests.factories import count_rows, login, make_patron, make_record, make_staff
 from tests.test_circulation_desk import MONDAY, city, lend  # noqa: F401 - the desk tests' two-library city
 
 # Returned on Sunday 5 April 2026, 10:00 WITA: 8 late open days of a loan due on 25 March (see
 # test_circulation_desk.test_checkin_charges_fines_on_open_days_only_and_anonymises), Rp 500 each.
 LATE_RETURN = datetime(2026, 4, 5, 2, 0, tzinfo=timezone.utc)
 
-
-def _count(model: Any, *where: Any) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 def _floating(city: dict, library: str) -> None:
@@ -59,7 +56,7 @@ def test_floating_item_returned_elsewhere_stays_where_it_was_returned(city: dict
     assert result.action == "shelve" and result.destination is None
     assert item.status == ItemStatus.AVAILABLE
     assert item.location_library_id == city["b"].id and item.library_id == city["a"].id  # owner unchanged
-    assert _count(Transit) == 0
+    assert count_rows(Transit) == 0
     assert result.loan is not None and result.loan.return_library_id == city["b"].id
 
 
@@ -97,7 +94,7 @@ def test_rule_without_holds_refuses_the_hold_in_indonesian_and_allowing_them_wor
         assert refused.codes == ["holdable"] and not refused.failed[0].hard
         assert refused.message == "Tidak ada eksemplar judul ini yang dapat dipesan untuk anggota ini"
         assert refused.status_code == 422
-    assert _count(Hold) == 0
+    assert count_rows(Hold) == 0
 
     # A title with a copy at B (the city-wide rule allows holds) may be held, but A's copy never fills it.
     title_hold = holds.place(actor=city["desk_a"], patron=city["siti"], record_id=city["record"].id,
@@ -140,21 +137,21 @@ def test_database_refuses_a_second_active_loan_of_one_item(city: dict, via: str)
         _insert_loan(via, values)
     assert "item_id" in str(refused.value.orig)  # the item column's unique index, whatever the dialect says
     db.session.rollback()
-    assert _count(Loan, Loan.item_id == item_id) == 1
+    assert count_rows(Loan, Loan.item_id == item_id) == 1
 
     # A returned loan of the same item is history, not a second loan: the index leaves it alone.
     _insert_loan(via, dict(values, returned_at=MONDAY + timedelta(days=2), return_library_id=city["b"].id))
     db.session.commit()
-    assert _count(Loan, Loan.item_id == item_id) == 2
-    assert _count(Loan, Loan.item_id == item_id, Loan.returned_at.is_(None)) == 1
+    assert count_rows(Loan, Loan.item_id == item_id) == 2
+    assert count_rows(Loan, Loan.item_id == item_id, Loan.returned_at.is_(None)) == 1
 
     # Once the first loan is returned, a new active loan of the item is accepted.
     desk.checkin(actor=city["desk_a"], barcode="A-0001", library_id=city["a"].id, now=MONDAY + timedelta(days=3))
     db.session.commit()
     _insert_loan(via, dict(values, checked_out_at=MONDAY + timedelta(days=4)))
     db.session.commit()
-    assert _count(Loan, Loan.item_id == item_id, Loan.returned_at.is_(None)) == 1
-    assert _count(Loan, Loan.item_id == item_id) == 3
+    assert count_rows(Loan, Loan.item_id == item_id, Loan.returned_at.is_(None)) == 1
+    assert count_rows(Loan, Loan.item_id == item_id) == 3
 
 
 # --- 4. an audited override --------------------------------------------------------------------------------
@@ -258,8 +255,8 @@ def test_cancelling_a_ready_hold_gives_the_copy_to_the_next_hold_at_the_same_lib
     assert second.status == HoldStatus.READY and second.captured_item_id == city["item"].id
     assert second.shelf_until is not None and second.ready_at == MONDAY + timedelta(hours=2)
     assert city["item"].status == ItemStatus.ON_HOLD_SHELF and city["item"].location_library_id == city["a"].id
-    assert _count(Transit) == 0
-    assert _count(Notice, Notice.dedupe_key == f"hold_ready:{second.id}") == 1  # the next patron is told
+    assert count_rows(Transit) == 0
+    assert count_rows(Notice, Notice.dedupe_key == f"hold_ready:{second.id}") == 1  # the next patron is told
 
 
 def test_cancelling_a_ready_hold_sends_the_copy_to_the_next_holds_pickup_library(city: dict) -> None:
@@ -290,6 +287,6 @@ def test_cancelling_a_ready_hold_with_nobody_waiting_puts_the_copy_back_on_the_s
         db.session.refresh(row)
     assert first.status == second.status == HoldStatus.CANCELLED
     assert city["item"].status == ItemStatus.AVAILABLE and city["item"].location_library_id == city["a"].id
-    assert _count(Hold, Hold.status.in_(holds.OPEN)) == 0 and _count(Transit) == 0
+    assert count_rows(Hold, Hold.status.in_(holds.OPEN)) == 0 and count_rows(Transit) == 0
     # On the shelf means lendable to anyone again.
     assert lend(city, who="budi", barcode="A-0001", at=MONDAY + timedelta(hours=4)).created

@@ -24,6 +24,7 @@ from ils import audit
 from ils.authz import Actor, can, require, visible_library_ids
 from ils.errors import Conflict, ValidationFailed
 from ils.extensions import db
+from ils.mixins import MAX_ID
 from ils.models import Library, StaffUser
 from ils.passwords import hash_password, verify_password
 
@@ -161,7 +162,7 @@ def _typed(key: str, value: Any) -> Any:
     kind = Patron.__table__.c[key].type.python_type
     if kind is int and isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
-    if kind is int and isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 2**31 - 1:
+    if kind is int and isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
         return value
     if kind is not int and isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
         return value

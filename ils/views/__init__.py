@@ -17,7 +17,7 @@ from ils.authz import PERMISSIONS
 from ils.errors import IlsError, NotFound, http_status
 from ils.extensions import db, sqlite_write_intent
 from ils.forms import LanguageForm
-from ils.mixins import utcnow
+from ils.mixins import MAX_ID, utcnow
 
 bp = Blueprint("ils", __name__)
 
@@ -76,7 +76,6 @@ def _security_headers(response: Response) -> Response:
 
 
 MAX_PAGE = 100_000
-MAX_ID = 2**31 - 1  # the largest id a database integer column holds
 
 
 class IdConverter(IntegerConverter):

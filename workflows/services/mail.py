@@ -18,8 +18,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ils.authz import can
-from ils.models import Library, Role, StaffUser
 from ils.extensions import db
+from ils.models import Library, Role, StaffUser
 from ils.services import staff_mail
 from ils.services.staff import actor_for
 from workflows.models import Instance, InstanceEvent
